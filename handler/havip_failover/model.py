@@ -1,0 +1,95 @@
+"""Plain value types shared by the parsers, the decision and the orchestration.
+
+Nothing here imports the SDK, reads the environment or looks at a clock, so every
+layer (and every test) can build these values directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+# What an event says about an instance. `info` covers everything that must never
+# lead to a disassociation: INSUFFICIENT_DATA, Starting, a health check below the
+# failure threshold, an unknown ECS state.
+SignalState = Literal["failed", "recovered", "info"]
+
+# Where the signal came from; the value appears in results and logs.
+SourceName = Literal[
+    "cloudmonitor-callback",
+    "eventbridge-ecs",
+    "eventbridge-cms-agent",
+    "eventbridge-cms-alert",
+    "manual",
+    "health-check",
+]
+
+
+@dataclass(frozen=True)
+class Signal:
+    """One normalised statement: this instance failed/recovered, per this event."""
+
+    source: SourceName
+    # Stable identity of the incident: the same on every re-delivery of the same event
+    # (EventBridge `source`+`id`, alarm rule+instance+timestamp, ...). Feeds the ClientToken.
+    event_id: str
+    instance_id: str  # `i-...` (ECS) or `eni-...` (ENI)
+    state: SignalState
+    # Why the parser concluded `state`, for people: "ecs state Stopped", "alarm ALERT/CRITICAL".
+    detail: str
+    region_id: str | None = None  # None: the configured / function region
+    ha_vip_id: str | None = None  # None: discover (or use the HAVIP_IDS allowlist)
+    # Only the manual event sets these; None means "decide automatically".
+    force: bool | None = None
+    instance_type: str | None = None  # "EcsInstance" | "NetworkInterface"
+    client_token: str | None = None
+    dry_run: bool | None = None
+
+
+@dataclass(frozen=True)
+class ParseOptions:
+    """What parsing needs from the configuration (kept out of the parsers' imports)."""
+
+    min_consecutive_failures: int = 1
+
+
+class BadEvent(Exception):
+    """Input that no retry can fix: reported as a structured rejection, never raised to FC."""
+
+    def __init__(self, code: str, message: str, envelope: str = "direct") -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        # "http" when the event came through the HTTP trigger: the answer is then
+        # an HTTP response (400 for unreadable input) rather than a bare result.
+        self.envelope = envelope
+
+
+class Unauthorized(BadEvent):
+    """An HTTP-trigger request without a valid callback token (401 missing, 403 wrong)."""
+
+    def __init__(self, code: str, message: str, status: int) -> None:
+        super().__init__(code, message, envelope="http")
+        self.status = status
+
+
+@dataclass(frozen=True)
+class HaVip:
+    """A HAVIP as DescribeHaVips shows it, reduced to what the decision needs."""
+
+    ha_vip_id: str
+    status: str  # Available | InUse | Unassociating | Associating | Creating | Deleting ...
+    associated_instances: tuple[str, ...] = ()
+    master_instance_id: str | None = None
+    associated_instance_type: str | None = None  # EcsInstance | NetworkInterface
+    ip_address: str | None = None
+    vpc_id: str | None = None
+    region_id: str | None = None
+
+
+@dataclass
+class Parsed:
+    """What one invocation's event said: the signals, and how it arrived."""
+
+    signals: list[Signal] = field(default_factory=list)
+    envelope: str = "direct"  # "direct" | "http" | "eventbridge-batch"
