@@ -1,0 +1,173 @@
+"""Configuration from environment variables (DESIGN §6), validated once with every problem named."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .ids import HAVIP_ID_RE, REGION_RE
+
+TRUE = {"true", "1", "yes", "on"}
+FALSE = {"false", "0", "no", "off", ""}
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+ENDPOINT_RE = re.compile(r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
+
+# Every variable the function reads; the deployment tests check s.yaml and the README against it.
+VARIABLES = (
+    "HAVIP_IDS",
+    "HAVIP_REGION_ID",
+    "HAVIP_FORCE",
+    "HAVIP_ALLOW_LAST_INSTANCE",
+    "HAVIP_DRY_RUN",
+    "HAVIP_WAIT_SECONDS",
+    "HAVIP_VPC_ENDPOINT",
+    "HAVIP_VPC_PROTOCOL",
+    "HAVIP_CALLBACK_TOKEN",
+    "HAVIP_MIN_CONSECUTIVE_FAILURES",
+    "LOG_LEVEL",
+)
+
+
+class ConfigError(Exception):
+    """Bad configuration: carries every problem found, not just the first."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("invalid configuration: " + "; ".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Config:
+    ha_vip_ids: tuple[str, ...] = ()
+    region_id: str | None = None
+    force: str = "auto"  # "auto" | "never"
+    allow_last_instance: bool = False
+    dry_run: bool = False
+    wait_seconds: float = 30.0
+    vpc_endpoint: str | None = None
+    vpc_protocol: str = "https"
+    # __repr__ below hides it: a Config printed by accident must not show the secret.
+    callback_token: str | None = None
+    min_consecutive_failures: int = 1
+    log_level: str = "INFO"
+
+    def __repr__(self) -> str:
+        token = "set" if self.callback_token else "unset"
+        return (
+            f"Config(ha_vip_ids={self.ha_vip_ids!r}, region_id={self.region_id!r}, force={self.force!r}, "
+            f"allow_last_instance={self.allow_last_instance}, dry_run={self.dry_run}, "
+            f"wait_seconds={self.wait_seconds}, vpc_endpoint={self.vpc_endpoint!r}, "
+            f"vpc_protocol={self.vpc_protocol!r}, callback_token=<{token}>, "
+            f"min_consecutive_failures={self.min_consecutive_failures}, log_level={self.log_level!r})"
+        )
+
+    def public(self) -> dict[str, object]:
+        """What may be logged: everything but the callback token's value."""
+        return {
+            "haVipIds": list(self.ha_vip_ids),
+            "regionId": self.region_id,
+            "force": self.force,
+            "allowLastInstance": self.allow_last_instance,
+            "dryRun": self.dry_run,
+            "waitSeconds": self.wait_seconds,
+            "vpcEndpoint": self.vpc_endpoint,
+            "vpcProtocol": self.vpc_protocol,
+            "callbackTokenSet": bool(self.callback_token),
+            "minConsecutiveFailures": self.min_consecutive_failures,
+            "logLevel": self.log_level,
+        }
+
+
+def _bool(env: Mapping[str, str], name: str, problems: list[str]) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in TRUE:
+        return True
+    if raw in FALSE:
+        return False
+    problems.append(f"{name} must be true or false, got {env[name]!r}")
+    return False
+
+
+def load(env: Mapping[str, str]) -> Config:
+    """Read and validate the configuration; raise ConfigError naming every problem."""
+    problems: list[str] = []
+
+    ids_raw = env.get("HAVIP_IDS", "")
+    ids = tuple(dict.fromkeys(p.strip() for p in ids_raw.split(",") if p.strip()))
+    for bad in [i for i in ids if not HAVIP_ID_RE.match(i)]:
+        problems.append(f"HAVIP_IDS: {bad!r} is not a HAVIP id (havip-...)")
+
+    # FC sets FC_REGION; HAVIP_REGION_ID overrides it (e.g. a function in another region).
+    region = env.get("HAVIP_REGION_ID", "").strip() or env.get("FC_REGION", "").strip() or None
+    if region is not None and not REGION_RE.match(region):
+        problems.append(f"HAVIP_REGION_ID: {region!r} is not a region id (e.g. cn-hangzhou)")
+
+    force = env.get("HAVIP_FORCE", "auto").strip().lower() or "auto"
+    if force not in ("auto", "never"):
+        problems.append(f"HAVIP_FORCE must be auto or never, got {env.get('HAVIP_FORCE')!r}")
+
+    allow_last = _bool(env, "HAVIP_ALLOW_LAST_INSTANCE", problems)
+    dry_run = _bool(env, "HAVIP_DRY_RUN", problems)
+
+    wait = 30.0
+    wait_raw = env.get("HAVIP_WAIT_SECONDS", "").strip()
+    if wait_raw:
+        try:
+            wait = float(wait_raw)
+            if not 0 < wait <= 900:
+                raise ValueError
+        except ValueError:
+            problems.append(f"HAVIP_WAIT_SECONDS must be a number of seconds in (0, 900], got {wait_raw!r}")
+
+    endpoint = env.get("HAVIP_VPC_ENDPOINT", "").strip() or None
+    if endpoint is not None:
+        if endpoint.startswith(("http://", "https://")):
+            problems.append(
+                "HAVIP_VPC_ENDPOINT takes host[:port] without a scheme; set HAVIP_VPC_PROTOCOL instead"
+            )
+        elif not ENDPOINT_RE.match(endpoint):
+            problems.append(f"HAVIP_VPC_ENDPOINT: {endpoint!r} is not a host[:port]")
+
+    protocol = env.get("HAVIP_VPC_PROTOCOL", "https").strip().lower() or "https"
+    if protocol not in ("http", "https"):
+        problems.append(f"HAVIP_VPC_PROTOCOL must be http or https, got {env.get('HAVIP_VPC_PROTOCOL')!r}")
+
+    token = env.get("HAVIP_CALLBACK_TOKEN", "") or None
+    if token is not None and (not token.isascii() or not token.isprintable() or token != token.strip()):
+        # Never echo the token itself: it travels in a URL, so only printable ASCII.
+        problems.append("HAVIP_CALLBACK_TOKEN must be printable ASCII without surrounding spaces")
+
+    min_failures = 1
+    mcf_raw = env.get("HAVIP_MIN_CONSECUTIVE_FAILURES", "").strip()
+    if mcf_raw:
+        if mcf_raw.isdigit() and 1 <= int(mcf_raw) <= 100:
+            min_failures = int(mcf_raw)
+        else:
+            problems.append(f"HAVIP_MIN_CONSECUTIVE_FAILURES must be a whole number from 1 to 100, got {mcf_raw!r}")
+
+    level = env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
+    if level == "WARN":
+        level = "WARNING"
+    if level not in LOG_LEVELS:
+        problems.append(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {env.get('LOG_LEVEL')!r}")
+
+    # The SDK prints full request headers (STS token included) when DEBUG=sdk.
+    if "sdk" in env.get("DEBUG", "").lower():
+        problems.append("DEBUG=sdk makes the Alibaba Cloud SDK print request headers with credentials; unset it")
+
+    if problems:
+        raise ConfigError(problems)
+    return Config(
+        ha_vip_ids=ids,
+        region_id=region,
+        force=force,
+        allow_last_instance=allow_last,
+        dry_run=dry_run,
+        wait_seconds=wait,
+        vpc_endpoint=endpoint,
+        vpc_protocol=protocol,
+        callback_token=token,
+        min_consecutive_failures=min_failures,
+        log_level=level,
+    )

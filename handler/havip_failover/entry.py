@@ -1,0 +1,310 @@
+"""The composition root: FC's `handler(event, context)` and `initialize(context)`.
+
+Builds the configuration, the SDK adapter and the engine, and turns the outcome into
+the result contract of DESIGN §7 (wrapped as an HTTP response for the HTTP trigger).
+The SDK client is built lazily and kept across warm invocations.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+import structlog
+
+from . import logs
+from .config import Config, ConfigError, load
+from .failover import Deadline, Failover, Outcome, Policy
+from .model import BadEvent, ParseOptions, Parsed, Unauthorized
+from .sources import parse_event
+from .vpc import Credentials, SdkVpc, VpcApi
+
+log = structlog.get_logger("havip_failover")
+
+# How much of the function's timeout to keep back, so the result is returned (and the
+# canonical lines written) before FC kills the instance.
+SAFETY_MARGIN_MAX = 3.0
+SAFETY_MARGIN_MIN = 0.5
+# CloudMonitor gives a callback 5 s before it retries: answer the HTTP trigger within this,
+# with `pending` if the disassociation is still running (a retry then finds it done).
+HTTP_ANSWER_SECONDS = 4.0
+
+logs.configure(os.environ.get("LOG_LEVEL", "INFO").strip() or "INFO")
+
+
+class _SystemClock:
+    monotonic = staticmethod(time.monotonic)
+    sleep = staticmethod(time.sleep)
+
+
+SYSTEM_CLOCK = _SystemClock()
+
+_lock = threading.Lock()
+_config_cache: tuple[tuple[tuple[str, str], ...], Config] | None = None
+_vpc_cache: dict[tuple[Any, ...], SdkVpc] = {}
+
+
+def _config(env: Mapping[str, str]) -> Config:
+    """Load once per distinct environment (an FC instance's environment never changes)."""
+    global _config_cache
+    snapshot = tuple(sorted((k, v) for k, v in env.items() if k.startswith(("HAVIP_", "FC_REGION", "LOG_", "DEBUG"))))
+    cached = _config_cache
+    if cached is not None and cached[0] == snapshot:
+        return cached[1]
+    config = load(env)
+    logs.register_secret(config.callback_token)
+    _config_cache = (snapshot, config)
+    return config
+
+
+def credentials_from(context: Any, env: Mapping[str, str]) -> Credentials | None:
+    """python3.10 runtime: context.credentials; python3.12: ALIBABA_CLOUD_* variables only."""
+    creds = getattr(context, "credentials", None)
+    if creds is not None:
+        ak = _attr(creds, "access_key_id", "accessKeyId")
+        secret = _attr(creds, "access_key_secret", "accessKeySecret")
+        token = _attr(creds, "security_token", "securityToken")
+        if ak and secret:
+            return Credentials(ak, secret, token or None)
+    ak = env.get("ALIBABA_CLOUD_ACCESS_KEY_ID", "")
+    secret = env.get("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "")
+    if ak and secret:
+        return Credentials(ak, secret, env.get("ALIBABA_CLOUD_SECURITY_TOKEN") or None)
+    return None
+
+
+def _attr(obj: Any, *names: str) -> str | None:
+    for name in names:
+        value = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _sdk_vpc(config: Config, creds: Credentials | None) -> SdkVpc:
+    # STS credentials rotate: a new set gets a new client, the old one is dropped.
+    key = (config.vpc_endpoint, config.vpc_protocol, creds)
+    with _lock:
+        vpc = _vpc_cache.get(key)
+        if vpc is None:
+            _vpc_cache.clear()
+            vpc = SdkVpc(creds, endpoint=config.vpc_endpoint, protocol=config.vpc_protocol)
+            _vpc_cache[key] = vpc
+        return vpc
+
+
+def _function_timeout(context: Any) -> float | None:
+    function = getattr(context, "function", None)
+    timeout = _attr_num(function, "timeout")
+    return timeout if timeout and timeout > 0 else None
+
+
+def _attr_num(obj: Any, name: str) -> float | None:
+    value = obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+    try:
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def budget_seconds(wait_seconds: float, function_timeout: float | None, elapsed: float = 0.0) -> float:
+    """The single deadline: min(configured wait, function timeout - safety margin)."""
+    if function_timeout is None:
+        return wait_seconds
+    margin = min(SAFETY_MARGIN_MAX, max(SAFETY_MARGIN_MIN, function_timeout * 0.1))
+    return max(0.0, min(wait_seconds, function_timeout - margin - elapsed))
+
+
+def initialize(context: Any) -> None:
+    """FC initializer: validate the configuration once per instance, loudly."""
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(requestId=getattr(context, "request_id", None))
+    try:
+        config = _config(os.environ)
+    except ConfigError as err:
+        log.error("havip.config.invalid", problems=err.problems)
+        raise
+    logs.configure(config.log_level)
+    log.info("havip.initialized", config=config.public())
+
+
+def handler(event: Any, context: Any) -> Any:
+    """FC entry."""
+    return invoke(event, context)
+
+
+def invoke(
+    event: Any,
+    context: Any,
+    *,
+    env: Mapping[str, str] | None = None,
+    vpc: VpcApi | None = None,
+    clock: Any = SYSTEM_CLOCK,
+    rng: random.Random | None = None,
+) -> Any:
+    """handler() with its collaborators injectable (tests, the local invoke command)."""
+    started = clock.monotonic()
+    env = os.environ if env is None else env
+    request_id = str(getattr(context, "request_id", None) or uuid.uuid4())
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(requestId=request_id)
+    http = False
+    try:
+        config = _config(env)
+        logs.configure(config.log_level)
+        try:
+            raw = _as_bytes(event)
+            parsed = parse_event(raw, ParseOptions(config.min_consecutive_failures), config.callback_token)
+        except Unauthorized as err:
+            log.warning("havip.rejected", code=err.code, message=err.message, status=err.status)
+            return _http_response(err.status, _result(request_id, False, [], error=_error(err)))
+        except BadEvent as err:
+            http = err.envelope == "http"
+            log.warning("havip.rejected", code=err.code, message=err.message)
+            result = _result(request_id, False, [], error=_error(err))
+            return _http_response(400, result) if http else result
+        http = parsed.envelope == "http"
+        result = _run(parsed, config, context, env, vpc, clock, rng, started, request_id, http)
+    except ConfigError as err:
+        log.error("havip.config.invalid", problems=err.problems)
+        result = _result(request_id, False, [], error={"code": "InvalidConfiguration", "message": str(err)})
+        return _http_response(500, result) if _looks_http(event) else result
+    except Exception:
+        # A bug, not bad input: say so, and let FC's async retry re-deliver (the
+        # ClientToken makes a second run safe).
+        log.exception("havip.internal_error")
+        raise
+    finally:
+        structlog.contextvars.clear_contextvars()
+    if http:
+        status = 200 if result["ok"] else (202 if _only_pending(result) else 500)
+        return _http_response(status, result)
+    return result
+
+
+def _run(
+    parsed: Parsed,
+    config: Config,
+    context: Any,
+    env: Mapping[str, str],
+    vpc: VpcApi | None,
+    clock: Any,
+    rng: random.Random | None,
+    started: float,
+    request_id: str,
+    http: bool,
+) -> dict[str, Any]:
+    default_region = config.region_id or _attr(context, "region") or None
+    dry_run = config.dry_run or any(s.dry_run for s in parsed.signals)
+    budget = budget_seconds(config.wait_seconds, _function_timeout(context), clock.monotonic() - started)
+    if http:
+        budget = min(budget, HTTP_ANSWER_SECONDS)
+    if vpc is None and any(s.state == "failed" for s in parsed.signals):
+        creds = credentials_from(context, env)
+        if creds is not None:
+            logs.register_secret(creds.access_key_secret)
+            logs.register_secret(creds.security_token)
+        vpc = _sdk_vpc(config, creds)
+    engine = Failover(
+        vpc or _NoVpc(),
+        Policy(config.force, config.allow_last_instance, dry_run, config.ha_vip_ids),
+        clock,
+        Deadline(clock, budget),
+        rng,
+    )
+    outcomes = engine.run((s, s.region_id or default_region) for s in parsed.signals)
+    ok = all(o.outcome not in ("failed", "pending") for o in outcomes)
+    result = _result(request_id, ok, outcomes, dry_run=dry_run, signals=parsed)
+    log.info(
+        "havip.invocation",
+        ok=ok,
+        dryRun=dry_run,
+        outcomes=[o.outcome for o in outcomes],
+        elapsedMs=int((clock.monotonic() - started) * 1000),
+    )
+    return result
+
+
+class _NoVpc:
+    """Stands in when no signal needs the API (recoveries, informational events)."""
+
+    def describe_ha_vips(self, *args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("no VPC call is needed for this invocation")
+
+    unassociate_ha_vip = describe_ha_vips
+
+
+def _result(
+    request_id: str,
+    ok: bool,
+    outcomes: list[Outcome],
+    *,
+    dry_run: bool = False,
+    signals: Parsed | None = None,
+    error: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    result = {
+        "ok": ok,
+        "dryRun": dry_run,
+        "requestId": request_id,
+        "signals": [
+            {
+                "source": s.source,
+                "eventId": s.event_id,
+                "instanceId": s.instance_id,
+                "state": s.state,
+                "haVipId": s.ha_vip_id,
+                "regionId": s.region_id,
+                "detail": s.detail,
+            }
+            for s in (signals.signals if signals else [])
+        ],
+        "results": [o.to_result() for o in outcomes],
+        "error": error,
+    }
+    scrubbed: dict[str, Any] = logs.scrub(result)
+    return scrubbed
+
+
+def _error(err: BadEvent) -> dict[str, Any]:
+    return {"code": err.code, "message": err.message}
+
+
+def _only_pending(result: dict[str, Any]) -> bool:
+    outcomes = {r["outcome"] for r in result["results"]}
+    return "pending" in outcomes and "failed" not in outcomes
+
+
+def _http_response(status: int, result: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "statusCode": status,
+        "headers": {"Content-Type": "application/json; charset=utf-8"},
+        "body": json.dumps(result, ensure_ascii=False),
+        "isBase64Encoded": False,
+    }
+
+
+def _as_bytes(event: Any) -> bytes:
+    if isinstance(event, (bytes, bytearray, memoryview)):
+        return bytes(event)
+    if isinstance(event, str):
+        return event.encode("utf-8", "surrogatepass")
+    # Not what FC sends, but a script calling handler() with a dict should still work.
+    try:
+        return json.dumps(event).encode()
+    except (TypeError, ValueError) as exc:
+        raise BadEvent("UnreadableEvent", f"the event is {type(event).__name__}, not bytes or JSON") from exc
+
+
+def _looks_http(event: Any) -> bool:
+    try:
+        head = _as_bytes(event)[:4096]
+    except (TypeError, ValueError):
+        return False
+    return b'"requestContext"' in head or b'"rawPath"' in head

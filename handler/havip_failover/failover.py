@@ -1,0 +1,431 @@
+"""Resolve -> observe -> decide -> act -> wait, for every signal of one invocation (DESIGN §4, §5).
+
+Everything that touches the outside comes in as a parameter (the VPC API, the clock,
+the random source), so functional tests drive this with an in-memory fake and a fake
+clock, and the end-to-end tests with the real SDK against the emulator.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import hashlib
+import random
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+import structlog
+
+from .decide import decide
+from .model import HaVip, Signal
+from .vpc import MIN_CALL_TIMEOUT, VpcApi, VpcError
+
+log = structlog.get_logger("havip_failover")
+
+PAGE_SIZE = 50  # DescribeHaVips' maximum
+MAX_PARALLEL = 8  # HAVIPs handled at once for one invocation (an HA pair rarely holds more)
+POLL_FAST = 0.25  # s: at most one DescribeHaVips per 250 ms while a disassociation finishes
+POLL_FAST_FOR = 5.0  # s of fast polling before backing off (a disassociation takes ~1-3 s)
+POLL_MAX = 1.0
+RETRY_BASE = 0.2  # s: first backoff after a transient error
+RETRY_CAP = 2.0
+THROTTLE_FLOOR = 0.5  # s: never hammer a throttled API faster than this
+
+
+class Clock(Protocol):
+    def monotonic(self) -> float: ...
+    def sleep(self, seconds: float) -> None: ...
+
+
+class Deadline:
+    """One deadline for the whole invocation; every wait and call timeout is cut to fit it."""
+
+    def __init__(self, clock: Clock, seconds: float) -> None:
+        self.clock = clock
+        self.at = clock.monotonic() + seconds
+
+    def remaining(self) -> float:
+        return self.at - self.clock.monotonic()
+
+    def allows(self, seconds: float) -> bool:
+        """Is there room to wait `seconds` and still make one more call afterwards?"""
+        return self.remaining() - seconds >= MIN_CALL_TIMEOUT
+
+    def sleep(self, seconds: float) -> None:
+        self.clock.sleep(max(0.0, min(seconds, self.remaining())))
+
+
+@dataclass(frozen=True)
+class Policy:
+    force: str = "auto"
+    allow_last_instance: bool = False
+    dry_run: bool = False
+    managed_ids: tuple[str, ...] = ()
+
+
+@dataclass
+class Outcome:
+    """The result of one decision, with everything the canonical log line carries."""
+
+    signal: Signal
+    region_id: str | None
+    ha_vip_id: str | None
+    outcome: str
+    reason: str
+    force: bool | None = None
+    client_token: str | None = None
+    api_request_ids: list[str] = field(default_factory=list)
+    attempts: int = 0
+    elapsed_ms: int = 0
+    error: dict[str, Any] | None = None
+    before: HaVip | None = None
+    after: HaVip | None = None
+
+    def to_result(self) -> dict[str, Any]:
+        result: dict[str, Any] = {
+            "haVipId": self.ha_vip_id,
+            "instanceId": self.signal.instance_id,
+            "regionId": self.region_id,
+            "outcome": self.outcome,
+            "reason": self.reason,
+            "force": self.force,
+            "clientToken": self.client_token,
+            "apiRequestIds": list(self.api_request_ids),
+            "attempts": self.attempts,
+            "elapsedMs": self.elapsed_ms,
+            "eventId": self.signal.event_id,
+            "statusBefore": self.before.status if self.before else None,
+            "statusAfter": self.after.status if self.after else None,
+            "masterBefore": self.before.master_instance_id if self.before else None,
+            "masterAfter": self.after.master_instance_id if self.after else None,
+        }
+        if self.error is not None:
+            result["error"] = self.error
+        return result
+
+
+def client_token(ha_vip_id: str, instance_id: str, event_id: str) -> str:
+    """Deterministic per incident: FC's re-delivery of the same event reuses it (≤ 64 ASCII)."""
+    digest = hashlib.sha256(f"{ha_vip_id}|{instance_id}|{event_id}".encode()).hexdigest()
+    return f"havip-failover-{digest[:40]}"
+
+
+def poll_interval(waited: float) -> float:
+    """Fast while a disassociation normally finishes, then back off to spare the rate limit."""
+    if waited < POLL_FAST_FOR:
+        return POLL_FAST
+    return min(POLL_MAX, POLL_FAST * 1.5 ** ((waited - POLL_FAST_FOR) / POLL_FAST + 1))
+
+
+def error_dict(err: VpcError) -> dict[str, Any]:
+    return {"code": err.code, "message": err.message, "retryable": err.transient, "requestId": err.request_id}
+
+
+class Failover:
+    def __init__(
+        self,
+        vpc: VpcApi,
+        policy: Policy,
+        clock: Clock,
+        deadline: Deadline,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.vpc = vpc
+        self.policy = policy
+        self.clock = clock
+        self.deadline = deadline
+        self.rng = rng or random.Random()
+        # Within one invocation a region is listed once, however many signals need it.
+        self._region_cache: dict[str, list[HaVip]] = {}
+
+    # ---- entry -------------------------------------------------------------------
+
+    def run(self, signals: Iterable[tuple[Signal, str | None]]) -> list[Outcome]:
+        """Each signal with its region (None when neither event nor configuration gives one)."""
+        tasks: list[tuple[contextvars.Context, Callable[[], Outcome]]] = []
+        outcomes: list[Outcome] = []
+        seen: set[tuple[str | None, str, str]] = set()
+        for signal, region in signals:
+            key = (signal.ha_vip_id, signal.instance_id, signal.state)
+            if key in seen:  # the same statement twice in one batch: one decision
+                continue
+            seen.add(key)
+            structlog.contextvars.bind_contextvars(eventId=signal.event_id)
+            for item in self._resolve(signal, region):
+                if isinstance(item, Outcome):
+                    outcomes.append(item)
+                else:
+                    # Each task keeps the context (request id, this signal's event id) it
+                    # was created in, also in a worker thread.
+                    tasks.append((contextvars.copy_context(), item))
+        if len(tasks) == 1:
+            ctx, task = tasks[0]
+            outcomes.append(ctx.run(task))
+        elif tasks:
+            with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(tasks))) as pool:
+                futures = [pool.submit(ctx.run, task) for ctx, task in tasks]
+                outcomes.extend(f.result() for f in futures)
+        for outcome in outcomes:
+            log_outcome(outcome)
+        return outcomes
+
+    # ---- resolve: which HAVIPs does this signal concern? ----------------------------
+
+    def _resolve(self, signal: Signal, region: str | None) -> list[Outcome | Callable[[], Outcome]]:
+        start = self.clock.monotonic()
+        if signal.state != "failed":
+            decision = decide(state=signal.state, instance_id=signal.instance_id, havip=None)
+            return [Outcome(signal, region, signal.ha_vip_id, "skipped", decision.reason)]
+        if region is None:
+            return [
+                Outcome(
+                    signal,
+                    None,
+                    signal.ha_vip_id,
+                    "failed",
+                    "no-region",
+                    error={
+                        "code": "MissingRegion",
+                        "message": "the event names no region and neither HAVIP_REGION_ID nor FC_REGION is set",
+                        "retryable": False,
+                    },
+                )
+            ]
+        managed = self.policy.managed_ids
+        if signal.ha_vip_id is not None:
+            if managed and signal.ha_vip_id not in managed:
+                return [Outcome(signal, region, signal.ha_vip_id, "skipped", "not-managed")]
+            havip_id = signal.ha_vip_id
+            return [lambda: self._drive(signal, region, havip_id, None, start)]
+        try:
+            candidates = self._list(region, managed)
+        except VpcError as err:
+            return [self._failed(signal, region, None, err, start, reason="discovery-failed")]
+        holding = [h for h in candidates if signal.instance_id in h.associated_instances]
+        if not holding:
+            reason = "no-managed-havip-holds-instance" if managed else "no-havip-holds-instance"
+            return [Outcome(signal, region, None, "skipped", reason, elapsed_ms=self._ms(start))]
+        return [self._task(signal, region, h, start) for h in holding]
+
+    def _task(self, signal: Signal, region: str, havip: HaVip, start: float) -> Callable[[], Outcome]:
+        return lambda: self._drive(signal, region, havip.ha_vip_id, havip, start)
+
+    def _list(self, region: str, ids: tuple[str, ...]) -> list[HaVip]:
+        """Every HAVIP of the region (or of the allowlist), over every page."""
+        cache_key = region + "|" + ",".join(ids)
+        if cache_key in self._region_cache:
+            return self._region_cache[cache_key]
+        found: list[HaVip] = []
+        page = 1
+        while True:
+            result = self._retrying(
+                lambda p=page: self.vpc.describe_ha_vips(  # type: ignore[misc]
+                    region, ha_vip_ids=ids, page_number=p, page_size=PAGE_SIZE, timeout=self._call_timeout()
+                )
+            )
+            found.extend(result.havips)
+            if not result.havips or len(found) >= result.total_count:
+                break
+            page += 1
+        self._region_cache[cache_key] = found
+        return found
+
+    def _describe_one(self, region: str, ha_vip_id: str) -> HaVip | None:
+        page = self._retrying(
+            lambda: self.vpc.describe_ha_vips(region, ha_vip_ids=(ha_vip_id,), timeout=self._call_timeout())
+        )
+        return next((h for h in page.havips if h.ha_vip_id == ha_vip_id), None)
+
+    # ---- drive one (instance, HAVIP) pair to a final outcome ------------------------
+
+    def _drive(self, signal: Signal, region: str, ha_vip_id: str, seen: HaVip | None, start: float) -> Outcome:
+        token = signal.client_token or client_token(ha_vip_id, signal.instance_id, signal.event_id)
+        out = Outcome(signal, region, ha_vip_id, "pending", "", client_token=token)
+        try:
+            current = seen if seen is not None else self._describe_one(region, ha_vip_id)
+        except VpcError as err:
+            return self._finish(self._failed(signal, region, ha_vip_id, err, start, token=token), start)
+        out.before = current
+        accepted = False  # an UnassociateHaVip call was accepted for this pair
+        master_hint = False  # the API said "master" although our view said standby
+        waited = 0.0
+        retries = 0
+        while True:
+            view = current
+            if view is not None and master_hint:
+                view = replace(view, master_instance_id=signal.instance_id)
+            decision = decide(
+                state=signal.state,
+                instance_id=signal.instance_id,
+                havip=view,
+                force_policy=self.policy.force,
+                allow_last_instance=self.policy.allow_last_instance,
+                requested_force=signal.force,
+                requested_instance_type=signal.instance_type,
+            )
+            out.after = current
+            if decision.action == "unassociate" and accepted:
+                decision = replace(decision, action="wait", reason="waiting-for-completion")
+            if decision.action == "done":
+                out.outcome = "unassociated" if accepted else "already-unassociated"
+                out.reason = out.reason if accepted else decision.reason
+                return self._finish(out, start)
+            if decision.action in ("skip", "fail"):
+                out.outcome = "skipped" if decision.action == "skip" else "failed"
+                out.reason = decision.reason
+                if decision.action == "fail":
+                    out.error = {
+                        "code": "InvalidHaVipId.NotFound",
+                        "message": f"{ha_vip_id} does not exist in {region}",
+                        "retryable": False,
+                    }
+                return self._finish(out, start)
+            if decision.action == "wait":
+                if not out.reason:
+                    out.reason = decision.reason
+                interval = poll_interval(waited)
+                if not self.deadline.allows(interval):
+                    out.outcome = "pending"
+                    return self._finish(out, start)
+                self.deadline.sleep(interval)
+                waited += interval
+                try:
+                    current = self._describe_one(region, ha_vip_id)
+                except VpcError as err:
+                    if accepted and err.transient:
+                        out.outcome = "pending"
+                        out.error = error_dict(err)
+                        return self._finish(out, start)
+                    return self._finish(self._failed(signal, region, ha_vip_id, err, start, token=token, base=out), start)
+                continue
+
+            # decision.action == "unassociate"
+            out.force = decision.force
+            out.reason = decision.reason
+            if self.policy.dry_run or signal.dry_run:
+                out.outcome = "planned"
+                return self._finish(out, start)
+            if self.deadline.remaining() < MIN_CALL_TIMEOUT:
+                out.outcome = "failed"
+                out.error = {"code": "DeadlineExceeded", "message": "no time left to call UnassociateHaVip", "retryable": True}
+                return self._finish(out, start)
+            out.attempts += 1
+            try:
+                request_id = self.vpc.unassociate_ha_vip(
+                    region,
+                    ha_vip_id,
+                    signal.instance_id,
+                    force=decision.force,
+                    instance_type=decision.instance_type or "EcsInstance",
+                    client_token=token,
+                    timeout=self._call_timeout(),
+                )
+            except VpcError as err:
+                if err.request_id:
+                    out.api_request_ids.append(err.request_id)
+                log.debug("vpc.unassociate.error", haVipId=ha_vip_id, code=err.code, kind=err.kind, attempt=out.attempts)
+                if err.code == "ResourceNotAssociated":
+                    out.outcome = "unassociated" if accepted else "already-unassociated"
+                    out.reason = out.reason if accepted else "not-associated"
+                    return self._finish(out, start)
+                if err.code == "Forbidden.UnassociateMaster" and not master_hint and signal.force is None:
+                    # keepalived promoted this node between our describe and our call.
+                    master_hint = True
+                elif err.code == "IncorrectHaVipStatus" or err.transient:
+                    delay = self._backoff(retries, err.code)
+                    retries += 1
+                    if not self.deadline.allows(delay):
+                        out.outcome = "failed"
+                        out.error = error_dict(err)
+                        return self._finish(out, start)
+                    self.deadline.sleep(delay)
+                    if err.code != "IncorrectHaVipStatus":
+                        continue  # same call, same ClientToken
+                else:
+                    out.outcome = "failed"
+                    out.error = error_dict(err)
+                    return self._finish(out, start)
+                try:
+                    current = self._describe_one(region, ha_vip_id)
+                except VpcError as derr:
+                    return self._finish(self._failed(signal, region, ha_vip_id, derr, start, token=token, base=out), start)
+                continue
+            accepted = True
+            out.api_request_ids.append(request_id)
+            log.debug("vpc.unassociate.accepted", haVipId=ha_vip_id, requestId=request_id, force=decision.force)
+            # The call is asynchronous: the next loop turn observes it until it is done.
+            self.deadline.sleep(min(POLL_FAST, max(0.0, self.deadline.remaining() - MIN_CALL_TIMEOUT)))
+            waited += POLL_FAST
+            try:
+                current = self._describe_one(region, ha_vip_id)
+            except VpcError as err:
+                out.outcome = "pending"
+                out.error = error_dict(err)
+                return self._finish(out, start)
+
+    # ---- helpers ---------------------------------------------------------------------
+
+    def _retrying(self, call: Callable[[], Any]) -> Any:
+        """A read call with backoff on transient errors, within the deadline."""
+        retries = 0
+        while True:
+            if self.deadline.remaining() < MIN_CALL_TIMEOUT:
+                raise VpcError("DeadlineExceeded", "the deadline passed before DescribeHaVips answered", kind="transient")
+            try:
+                return call()
+            except VpcError as err:
+                if not err.transient:
+                    raise
+                delay = self._backoff(retries, err.code)
+                retries += 1
+                if not self.deadline.allows(delay):
+                    raise
+                log.debug("vpc.describe.retry", code=err.code, attempt=retries, delay=round(delay, 3))
+                self.deadline.sleep(delay)
+
+    def _backoff(self, retries: int, code: str) -> float:
+        ceiling = min(RETRY_CAP, RETRY_BASE * 2**retries)
+        delay = self.rng.uniform(ceiling / 2, ceiling)  # jitter: parallel invocations spread out
+        if code.startswith("Throttling"):
+            delay = max(delay, THROTTLE_FLOOR)
+        return delay
+
+    def _call_timeout(self) -> float:
+        return max(MIN_CALL_TIMEOUT, self.deadline.remaining())
+
+    def _ms(self, start: float) -> int:
+        return int((self.clock.monotonic() - start) * 1000)
+
+    def _failed(
+        self,
+        signal: Signal,
+        region: str,
+        ha_vip_id: str | None,
+        err: VpcError,
+        start: float,
+        *,
+        token: str | None = None,
+        reason: str = "vpc-error",
+        base: Outcome | None = None,
+    ) -> Outcome:
+        out = base or Outcome(signal, region, ha_vip_id, "failed", reason, client_token=token)
+        out.outcome = "failed"
+        out.reason = out.reason or reason
+        out.error = error_dict(err)
+        if err.request_id and err.request_id not in out.api_request_ids:
+            out.api_request_ids.append(err.request_id)
+        out.elapsed_ms = self._ms(start)
+        return out
+
+    def _finish(self, out: Outcome, start: float) -> Outcome:
+        out.elapsed_ms = self._ms(start)
+        return out
+
+
+def log_outcome(out: Outcome) -> None:
+    """The canonical line: one per decision, everything an operator asks at 3 a.m."""
+    fields = out.to_result()
+    fields.update(source=out.signal.source, state=out.signal.state, detail=out.signal.detail)
+    level = "info" if out.outcome not in ("failed", "pending") else "warning"
+    getattr(log, level)("havip.decision", **fields)

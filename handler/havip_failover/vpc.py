@@ -1,0 +1,312 @@
+"""The VPC API as this function uses it: two calls, timeouts, and error classification.
+
+`SdkVpc` drives the official SDK (alibabacloud-vpc20160428 on alibabacloud-tea-openapi).
+The SDK is imported on first use, not at module import: a recovery event, a rejected
+event or a dry run of an already-finished incident never pays for it.
+Everything above this module sees only `VpcApi`, `HaVipPage` and `VpcError`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from .model import HaVip
+
+ErrorKind = Literal["transient", "permanent", "auth"]
+
+# DESIGN §1: retry these within the deadline.
+TRANSIENT_CODES = frozenset(
+    {
+        "IncorrectHaVipStatus",
+        "IncorrectInstanceStatus",
+        "OperationFailed.QueryNetworkInterfaceInfo",
+        "InternalError",
+        "Throttling",
+        "Throttling.User",
+        "Throttling.Api",
+        "ServiceUnavailable",
+        "OperationConflict",
+        "LastTokenProcessing",
+        "SystemBusy",
+        "OperationFailed.DistibuteLock",  # sic, as the API spells it
+        "UnknownError",
+        "NetworkError",
+        "Timeout",
+    }
+)
+
+# Credentials or permissions: no retry can fix them, and retrying only burns the budget.
+AUTH_CODES = frozenset(
+    {
+        "InvalidAccessKeyId.NotFound",
+        "InvalidAccessKeyId.Inactive",
+        "InvalidAccessKeyId",
+        "SignatureDoesNotMatch",
+        "IncompleteSignature",
+        "InvalidSecurityToken.Expired",
+        "InvalidSecurityToken.Mismatch",
+        "InvalidSecurityToken.Malformed",
+        "InvalidSecurityToken.MismatchWithAccessKey",
+        "InvalidAuthorization",
+        "MissingAuthorization",
+        "SignatureNonceUsed",
+        "Forbidden.RAM",
+        "Forbidden.AccessKeyDisabled",
+        "Forbidden.NoPermission",
+        "Forbidden",
+        "NoPermission",
+        "InvalidCredentials",
+        "NoCredentials",
+    }
+)
+
+DEFAULT_CONNECT_TIMEOUT = 2.0  # seconds; a VPC endpoint answers a connect in milliseconds
+DEFAULT_READ_TIMEOUT = 5.0  # seconds; both calls return in well under a second when healthy
+MIN_CALL_TIMEOUT = 0.2  # below this a call cannot succeed; report the deadline instead
+
+
+def classify(code: str, http_status: int | None) -> ErrorKind:
+    if code in AUTH_CODES or code.startswith(("InvalidAccessKeyId", "InvalidSecurityToken")):
+        return "auth"
+    if code in TRANSIENT_CODES or code.startswith("Throttling") or (http_status or 0) >= 500:
+        return "transient"
+    return "permanent"
+
+
+class VpcError(Exception):
+    """A VPC API call that did not succeed, in the project's own terms."""
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        *,
+        http_status: int | None = None,
+        request_id: str | None = None,
+        kind: ErrorKind | None = None,
+    ) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.http_status = http_status
+        self.request_id = request_id
+        self.kind: ErrorKind = kind or classify(code, http_status)
+
+    @property
+    def transient(self) -> bool:
+        return self.kind == "transient"
+
+
+@dataclass(frozen=True)
+class HaVipPage:
+    havips: list[HaVip]
+    total_count: int
+    request_id: str | None
+
+
+@dataclass(frozen=True)
+class Credentials:
+    access_key_id: str
+    access_key_secret: str = field(repr=False)
+    security_token: str | None = field(default=None, repr=False)
+
+
+class VpcApi(Protocol):
+    """The two calls the function makes. `timeout` bounds the whole call, in seconds."""
+
+    def describe_ha_vips(
+        self,
+        region_id: str,
+        *,
+        ha_vip_ids: Sequence[str] = (),
+        page_number: int = 1,
+        page_size: int = 50,
+        timeout: float = DEFAULT_READ_TIMEOUT,
+    ) -> HaVipPage: ...
+
+    def unassociate_ha_vip(
+        self,
+        region_id: str,
+        ha_vip_id: str,
+        instance_id: str,
+        *,
+        force: bool,
+        instance_type: str,
+        client_token: str,
+        timeout: float = DEFAULT_READ_TIMEOUT,
+    ) -> str: ...
+
+
+def havip_from_map(m: dict[str, Any], region_id: str | None = None) -> HaVip:
+    """One element of DescribeHaVips' HaVips.HaVip, as the API returns it (lowercase inner keys)."""
+    inner = m.get("AssociatedInstances")
+    instances = (inner.get("associatedInstance") or []) if isinstance(inner, dict) else []
+    return HaVip(
+        ha_vip_id=str(m.get("HaVipId") or ""),
+        status=str(m.get("Status") or ""),
+        associated_instances=tuple(str(i) for i in instances),
+        master_instance_id=m.get("MasterInstanceId") or None,
+        associated_instance_type=m.get("AssociatedInstanceType") or None,
+        ip_address=m.get("IpAddress"),
+        vpc_id=m.get("VpcId"),
+        region_id=m.get("RegionId") or region_id,
+    )
+
+
+class SdkVpc:
+    """VpcApi over the official SDK. One SDK client per region, built on first use and kept:
+    warm invocations reuse it and the SDK's pooled HTTP connections."""
+
+    def __init__(
+        self,
+        credentials: Credentials | None,
+        *,
+        endpoint: str | None = None,
+        protocol: str = "https",
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+        read_timeout: float = DEFAULT_READ_TIMEOUT,
+    ) -> None:
+        self._credentials = credentials
+        self._endpoint = endpoint
+        self._protocol = protocol
+        self._connect_timeout = connect_timeout
+        self._read_timeout = read_timeout
+        self._clients: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def credentials(self) -> Credentials | None:
+        return self._credentials
+
+    def _client(self, region_id: str) -> Any:
+        client = self._clients.get(region_id)
+        if client is not None:
+            return client
+        with self._lock:
+            client = self._clients.get(region_id)
+            if client is None:
+                client = self._new_client(region_id)
+                self._clients[region_id] = client
+            return client
+
+    def _new_client(self, region_id: str) -> Any:
+        if self._credentials is None:
+            raise VpcError(
+                "NoCredentials",
+                "no AccessKey: give the function a role (context.credentials) or set "
+                "ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+                kind="auth",
+            )
+        from alibabacloud_tea_openapi.utils_models import Config
+        from alibabacloud_vpc20160428.client import Client
+
+        config = Config(
+            access_key_id=self._credentials.access_key_id,
+            access_key_secret=self._credentials.access_key_secret,
+            security_token=self._credentials.security_token or None,
+            region_id=region_id,
+            endpoint=self._endpoint,
+            protocol=self._protocol,
+            connect_timeout=int(self._connect_timeout * 1000),
+            read_timeout=int(self._read_timeout * 1000),
+        )
+        return Client(config)
+
+    def _runtime(self, timeout: float) -> Any:
+        from darabonba.runtime import RuntimeOptions
+
+        # Our own retry loop owns retries (one deadline, one ClientToken); the SDK's
+        # timeouts are clipped to what is left of the deadline.
+        timeout = max(MIN_CALL_TIMEOUT, timeout)
+        return RuntimeOptions(
+            autoretry=False,
+            max_attempts=0,
+            connect_timeout=int(min(self._connect_timeout, timeout) * 1000),
+            read_timeout=int(min(self._read_timeout, timeout) * 1000),
+        )
+
+    def describe_ha_vips(
+        self,
+        region_id: str,
+        *,
+        ha_vip_ids: Sequence[str] = (),
+        page_number: int = 1,
+        page_size: int = 50,
+        timeout: float = DEFAULT_READ_TIMEOUT,
+    ) -> HaVipPage:
+        from alibabacloud_vpc20160428 import models
+
+        filters = [models.DescribeHaVipsRequestFilter(key="HaVipId", value=list(ha_vip_ids))] if ha_vip_ids else None
+        request = models.DescribeHaVipsRequest(
+            region_id=region_id, filter=filters, page_number=page_number, page_size=page_size
+        )
+        body = self._call("describe_ha_vips_with_options", region_id, request, timeout)
+        m = body.to_map()
+        items = (m.get("HaVips") or {}).get("HaVip") or []
+        return HaVipPage(
+            havips=[havip_from_map(i, region_id) for i in items],
+            total_count=int(m.get("TotalCount") or 0),
+            request_id=m.get("RequestId"),
+        )
+
+    def unassociate_ha_vip(
+        self,
+        region_id: str,
+        ha_vip_id: str,
+        instance_id: str,
+        *,
+        force: bool,
+        instance_type: str,
+        client_token: str,
+        timeout: float = DEFAULT_READ_TIMEOUT,
+    ) -> str:
+        from alibabacloud_vpc20160428 import models
+
+        request = models.UnassociateHaVipRequest(
+            region_id=region_id,
+            ha_vip_id=ha_vip_id,
+            instance_id=instance_id,
+            force=force,
+            instance_type=instance_type,
+            client_token=client_token,
+        )
+        body = self._call("unassociate_ha_vip_with_options", region_id, request, timeout)
+        return str(body.request_id or "")
+
+    def _call(self, method: str, region_id: str, request: Any, timeout: float) -> Any:
+        client = self._client(region_id)
+        try:
+            response = getattr(client, method)(request, self._runtime(timeout))
+        except Exception as exc:  # the SDK raises many types; translate all of them
+            raise translate(exc) from None
+        return response.body
+
+
+def translate(exc: BaseException) -> VpcError:
+    """SDK exception -> VpcError. Never copies request headers (they carry the STS token)."""
+    code = getattr(exc, "code", None)
+    status = getattr(exc, "status_code", None) or getattr(exc, "statusCode", None)
+    if code and isinstance(code, str) and code != "None":
+        data = getattr(exc, "data", None)
+        request_id = getattr(exc, "request_id", None)
+        if not request_id and isinstance(data, dict):
+            request_id = data.get("RequestId")
+        message = getattr(exc, "message", None) or str(exc)
+        if isinstance(data, dict) and data.get("Message"):
+            message = str(data["Message"])  # the API's own words, without the SDK's prefix
+        return VpcError(code, message, http_status=status if isinstance(status, int) else None, request_id=request_id)
+    # Connection refused/reset, timeouts: the SDK wraps them (UnretryableException, RetryError).
+    inner = getattr(exc, "inner_exception", None) or exc
+    text = f"{type(inner).__name__}: {inner}"
+    lowered = text.lower()
+    is_timeout = "timeout" in lowered or "timed out" in lowered
+    return VpcError("Timeout" if is_timeout else "NetworkError", _scrub(text), kind="transient")
+
+
+def _scrub(text: str) -> str:
+    # urllib3 messages name the URL, whose query never holds secrets (the SDK signs in
+    # headers); still, keep messages short and single-line for logs.
+    return " ".join(text.split())[:300]

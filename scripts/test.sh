@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# `make test`: on each FC runtime Python the machine has, build the environment and run
+# lint (ruff), types (mypy) and the whole pytest suite. Says which interpreters it ran.
+set -eu
+cd "$(dirname "$0")/.."
+pythons=$(scripts/pythons.sh)
+ran=""
+for py in $pythons; do
+  venv=$(scripts/venv.sh "$py")
+  ver=$("$venv/bin/python" -c 'import platform; print(platform.python_version())')
+  echo "=== Python $ver ($py) ==="
+  "$venv/bin/ruff" check .
+  "$venv/bin/mypy" --python-version "${ver%.*}" handler/havip_failover vpc_emulator tests bench
+  "$venv/bin/python" -m pytest ${PYTEST_ARGS:-}
+  ran="$ran $ver"
+done
+echo "make test: the suite passed on Python$ran"
