@@ -14,8 +14,11 @@ if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; 
   echo "setting up $venv ($("$py" --version 2>&1))" >&2
   rm -rf "$venv"
   "$py" -m venv "$venv"
-  "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >&2
-  "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$top/handler/requirements.txt" -r "$top/requirements-dev.txt" >&2
+  # (this machine's pip configuration names package folders that may not exist: drop that noise)
+  quiet() { "$@" 2> >(grep -v 'is neither a file nor a directory' >&2) >&2; }
+  quiet "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
+  quiet "$venv/bin/python" -m pip install -q --disable-pip-version-check \
+    -r "$top/handler/requirements.txt" -r "$top/requirements-dev.txt"
   site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
   printf '%s\n%s\n' "$top/handler" "$top" > "$site/havip-failover-dev.pth"
   echo "$want" > "$stamp"

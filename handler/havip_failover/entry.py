@@ -223,6 +223,8 @@ def _run(
     result = _result(request_id, ok, outcomes, dry_run=dry_run, signals=parsed)
     log.info(
         "havip.invocation",
+        eventId=parsed.signals[0].event_id if len(parsed.signals) == 1 else None,
+        eventIds=[s.event_id for s in parsed.signals],
         ok=ok,
         dryRun=dry_run,
         outcomes=[o.outcome for o in outcomes],

@@ -240,7 +240,13 @@ class Failover:
     # ---- drive one (instance, HAVIP) pair to a final outcome ------------------------
 
     def _drive(self, signal: Signal, region: str, ha_vip_id: str, seen: HaVip | None, start: float) -> Outcome:
-        token = signal.client_token or client_token(ha_vip_id, signal.instance_id, signal.event_id)
+        # A user's ClientToken is used as given only for the one HAVIP it was meant for:
+        # one token on two different requests would make the API answer the second with
+        # the first's result.
+        if signal.client_token and signal.ha_vip_id == ha_vip_id:
+            token = signal.client_token
+        else:
+            token = client_token(ha_vip_id, signal.instance_id, signal.event_id)
         out = Outcome(signal, region, ha_vip_id, "pending", "", client_token=token)
         try:
             current = seen if seen is not None else self._describe_one(region, ha_vip_id)
@@ -269,7 +275,8 @@ class Failover:
                 decision = replace(decision, action="wait", reason="waiting-for-completion")
             if decision.action == "done":
                 out.outcome = "unassociated" if accepted else "already-unassociated"
-                out.reason = out.reason if accepted else decision.reason
+                # Keep the reason of what we did or waited for; else "not-associated".
+                out.reason = out.reason or decision.reason
                 return self._finish(out, start)
             if decision.action in ("skip", "fail"):
                 out.outcome = "skipped" if decision.action == "skip" else "failed"

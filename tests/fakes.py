@@ -1,0 +1,143 @@
+"""In-memory stand-ins for the functional tests: a VPC API with the real rules (in
+brief) and a clock that advances only when the code sleeps."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from havip_failover.model import HaVip
+from havip_failover.vpc import HaVipPage, VpcError
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+        self._lock = threading.Lock()
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.slept.append(seconds)
+            self.now += seconds
+
+
+@dataclass
+class Call:
+    action: str
+    params: dict[str, object]
+
+
+@dataclass
+class FakeVpc:
+    """HAVIPs by id; UnassociateHaVip goes through `Unassociating` for `settle` seconds of clock."""
+
+    clock: FakeClock
+    havips: dict[str, HaVip] = field(default_factory=dict)
+    settle: float = 0.5
+    errors: dict[str, list[VpcError]] = field(default_factory=dict)  # action -> queue
+    calls: list[Call] = field(default_factory=list)
+    tokens: dict[str, str] = field(default_factory=dict)
+    _pending: dict[str, tuple[float, str]] = field(default_factory=dict)
+
+    def add(self, havip: HaVip) -> None:
+        self.havips[havip.ha_vip_id] = havip
+
+    def fail_next(self, action: str, *errors: VpcError) -> None:
+        self.errors.setdefault(action, []).extend(errors)
+
+    def _tick(self) -> None:
+        for hid, (at, instance) in list(self._pending.items()):
+            if self.clock.now >= at:
+                h = self.havips[hid]
+                rest = tuple(i for i in h.associated_instances if i != instance)
+                master = h.master_instance_id if h.master_instance_id != instance else (rest[0] if rest else None)
+                self.havips[hid] = replace(
+                    h, associated_instances=rest, master_instance_id=master, status="InUse" if rest else "Available"
+                )
+                del self._pending[hid]
+
+    def _maybe_fail(self, action: str) -> None:
+        queue = self.errors.get(action)
+        if queue:
+            raise queue.pop(0)
+
+    def describe_ha_vips(
+        self,
+        region_id: str,
+        *,
+        ha_vip_ids: Sequence[str] = (),
+        page_number: int = 1,
+        page_size: int = 50,
+        timeout: float = 5.0,
+    ) -> HaVipPage:
+        self.calls.append(Call("DescribeHaVips", {"region": region_id, "ids": tuple(ha_vip_ids), "page": page_number}))
+        self._maybe_fail("DescribeHaVips")
+        self._tick()
+        items = [h for h in self.havips.values() if h.region_id in (None, region_id)]
+        if ha_vip_ids:
+            items = [h for h in items if h.ha_vip_id in ha_vip_ids]
+        start = (page_number - 1) * page_size
+        return HaVipPage(items[start : start + page_size], len(items), f"req-describe-{len(self.calls)}")
+
+    def unassociate_ha_vip(
+        self,
+        region_id: str,
+        ha_vip_id: str,
+        instance_id: str,
+        *,
+        force: bool,
+        instance_type: str,
+        client_token: str,
+        timeout: float = 5.0,
+    ) -> str:
+        self.calls.append(
+            Call(
+                "UnassociateHaVip",
+                {"havip": ha_vip_id, "instance": instance_id, "force": force, "type": instance_type, "token": client_token},
+            )
+        )
+        self._maybe_fail("UnassociateHaVip")
+        self._tick()
+        if client_token in self.tokens:
+            return self.tokens[client_token]
+        h = self.havips.get(ha_vip_id)
+        if h is None:
+            raise VpcError("InvalidHaVipId.NotFound", "The specified HaVip does not exist.", http_status=404)
+        if h.status not in ("Available", "InUse"):
+            raise VpcError("IncorrectHaVipStatus", "The status of HaVip is incorrect.", http_status=400)
+        if instance_id not in h.associated_instances:
+            raise VpcError("ResourceNotAssociated", "not associated", http_status=400)
+        if h.master_instance_id == instance_id and not force:
+            raise VpcError("Forbidden.UnassociateMaster", "master needs Force", http_status=400)
+        self.havips[ha_vip_id] = replace(h, status="Unassociating")
+        self._pending[ha_vip_id] = (self.clock.now + self.settle, instance_id)
+        request_id = f"req-unassociate-{len(self.calls)}"
+        self.tokens[client_token] = request_id
+        return request_id
+
+    def count(self, action: str) -> int:
+        return sum(1 for c in self.calls if c.action == action)
+
+
+def pair(
+    ha_vip_id: str = "havip-bp1pair0000000001",
+    master: str = "i-bp1master000000001",
+    standby: str = "i-bp1standby00000001",
+    region: str = "cn-hangzhou",
+    instance_type: str = "EcsInstance",
+) -> HaVip:
+    return HaVip(
+        ha_vip_id=ha_vip_id,
+        status="InUse",
+        associated_instances=(master, standby),
+        master_instance_id=master,
+        associated_instance_type=instance_type,
+        ip_address="192.168.1.100",
+        vpc_id="vpc-bp1demo",
+        region_id=region,
+    )

@@ -1,0 +1,100 @@
+"""Every row of DESIGN §4's decision table, plus the manual-Force and ENI rules."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+
+from havip_failover.decide import decide
+from havip_failover.model import HaVip
+
+MASTER = "i-bp1master000000001"
+STANDBY = "i-bp1standby00000001"
+PAIR = HaVip("havip-bp1pair0000000001", "InUse", (MASTER, STANDBY), MASTER, "EcsInstance")
+
+
+@pytest.mark.parametrize(("state", "reason"), [("recovered", "recovery-signal"), ("info", "informational-signal")])
+def test_recovery_and_informational_signals_are_skipped(state: str, reason: str) -> None:
+    d = decide(state=state, instance_id=MASTER, havip=PAIR)  # type: ignore[arg-type]
+    assert (d.action, d.reason) == ("skip", reason)
+
+
+def test_havip_outside_the_allowlist_is_not_managed() -> None:
+    d = decide(state="failed", instance_id=MASTER, havip=PAIR, managed=False)
+    assert (d.action, d.reason) == ("skip", "not-managed")
+
+
+def test_missing_havip_is_a_permanent_failure() -> None:
+    d = decide(state="failed", instance_id=MASTER, havip=None)
+    assert (d.action, d.reason) == ("fail", "havip-not-found")
+
+
+def test_instance_not_associated_is_already_done() -> None:
+    d = decide(state="failed", instance_id="i-bp1other0000000001", havip=PAIR)
+    assert (d.action, d.reason) == ("done", "not-associated")
+
+
+def test_unassociating_havip_is_waited_for() -> None:
+    d = decide(state="failed", instance_id=STANDBY, havip=replace(PAIR, status="Unassociating"))
+    assert (d.action, d.reason) == ("wait", "havip-unassociating")
+
+
+@pytest.mark.parametrize("status", ["Creating", "Associating", "Deleting", "Weird"])
+def test_other_statuses_are_waited_for(status: str) -> None:
+    d = decide(state="failed", instance_id=STANDBY, havip=replace(PAIR, status=status))
+    assert (d.action, d.reason) == ("wait", f"havip-status-{status}")
+
+
+def test_last_instance_is_kept_unless_allowed() -> None:
+    alone = replace(PAIR, associated_instances=(MASTER,))
+    assert decide(state="failed", instance_id=MASTER, havip=alone).reason == "last-instance"
+    allowed = decide(state="failed", instance_id=MASTER, havip=alone, allow_last_instance=True)
+    assert (allowed.action, allowed.force) == ("unassociate", True)
+
+
+def test_failed_master_is_forced_off_under_auto() -> None:
+    d = decide(state="failed", instance_id=MASTER, havip=PAIR)
+    assert (d.action, d.reason, d.force, d.instance_type) == ("unassociate", "master-failed", True, "EcsInstance")
+
+
+def test_failed_master_is_left_under_never() -> None:
+    d = decide(state="failed", instance_id=MASTER, havip=PAIR, force_policy="never")
+    assert (d.action, d.reason) == ("skip", "master-force-never")
+
+
+def test_failed_standby_is_removed_without_force() -> None:
+    d = decide(state="failed", instance_id=STANDBY, havip=PAIR)
+    assert (d.action, d.reason, d.force) == ("unassociate", "standby-failed", False)
+
+
+def test_available_havip_with_two_instances_is_actionable() -> None:
+    d = decide(state="failed", instance_id=STANDBY, havip=replace(PAIR, status="Available"))
+    assert d.action == "unassociate"
+
+
+def test_eni_type_comes_from_the_havip_or_the_prefix() -> None:
+    eni = HaVip("havip-bp1eni", "InUse", ("eni-bp1a", "eni-bp1b"), "eni-bp1a", None)
+    assert decide(state="failed", instance_id="eni-bp1b", havip=eni).instance_type == "NetworkInterface"
+    typed = replace(eni, associated_instance_type="NetworkInterface")
+    assert decide(state="failed", instance_id="eni-bp1a", havip=typed).instance_type == "NetworkInterface"
+
+
+def test_manual_force_true_is_respected_even_under_never() -> None:
+    d = decide(state="failed", instance_id=MASTER, havip=PAIR, force_policy="never", requested_force=True)
+    assert (d.action, d.force) == ("unassociate", True)
+
+
+def test_manual_force_false_never_removes_the_master() -> None:
+    d = decide(state="failed", instance_id=MASTER, havip=PAIR, requested_force=False)
+    assert (d.action, d.reason) == ("skip", "master-force-not-requested")
+
+
+def test_manual_force_true_on_standby_is_sent_as_asked() -> None:
+    d = decide(state="failed", instance_id=STANDBY, havip=PAIR, requested_force=True)
+    assert (d.action, d.reason, d.force) == ("unassociate", "standby-failed", True)
+
+
+def test_unknown_master_is_treated_as_standby() -> None:
+    d = decide(state="failed", instance_id=MASTER, havip=replace(PAIR, master_instance_id=None))
+    assert (d.action, d.force) == ("unassociate", False)
