@@ -50,9 +50,7 @@ def havips(endpoint: str) -> list[dict[str, Any]]:
 def show_havips(endpoint: str, title: str) -> None:
     print(f"{BOLD}{title}{RESET}")
     for h in havips(endpoint):
-        instances = ", ".join(
-            f"{i} (master)" if i == h.get("master") else i for i in h.get("instances", [])
-        ) or "none"
+        instances = ", ".join(f"{i} (master)" if i == h.get("master") else i for i in h.get("instances", [])) or "none"
         print(f"  {h['id']}  {h.get('ip', '')}  status={h.get('status')}  instances: {instances}")
     print()
 

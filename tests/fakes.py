@@ -98,7 +98,13 @@ class FakeVpc:
         self.calls.append(
             Call(
                 "UnassociateHaVip",
-                {"havip": ha_vip_id, "instance": instance_id, "force": force, "type": instance_type, "token": client_token},
+                {
+                    "havip": ha_vip_id,
+                    "instance": instance_id,
+                    "force": force,
+                    "type": instance_type,
+                    "token": client_token,
+                },
             )
         )
         self._maybe_fail("UnassociateHaVip")

@@ -15,7 +15,7 @@ from .models import VpcBackend, two_node_pair
 from .server import EmulatorServer
 
 DEFAULT_ACCESS_KEY_ID = "LTAIemulatorKey"
-DEFAULT_ACCESS_KEY_SECRET = "emulator-secret"
+DEFAULT_ACCESS_KEY_SECRET = "emulator-secret"  # noqa: S105 - the fake, public emulator key
 SCENARIOS = {"pair": two_node_pair}
 
 
@@ -32,9 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--region", default="cn-hangzhou", help="region of --scenario")
     parser.add_argument("--access-key-id", default=DEFAULT_ACCESS_KEY_ID)
     parser.add_argument("--access-key-secret", default=DEFAULT_ACCESS_KEY_SECRET)
-    parser.add_argument(
-        "--security-token", default=None, help="require this STS token with the key"
-    )
+    parser.add_argument("--security-token", default=None, help="require this STS token with the key")
     parser.add_argument("--unassociate-delay", type=float, default=None, metavar="SECONDS")
     parser.add_argument("--latency", type=float, default=None, metavar="SECONDS")
     parser.add_argument(

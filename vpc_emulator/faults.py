@@ -14,8 +14,7 @@ DEFAULT_MESSAGES = {
     "Throttling.User": "Request was denied due to user flow control.",
     "Throttling.Api": "Request was denied due to api flow control.",
     "ServiceUnavailable": "The request has failed due to a temporary failure of the server.",
-    "InternalError": "The request processing has failed due to some unknown error, "
-    "exception or failure.",
+    "InternalError": "The request processing has failed due to some unknown error, exception or failure.",
     "SystemBusy": "The system is busy. Please try again later.",
     "OperationConflict": "The operation conflicts with another operation in progress.",
     "LastTokenProcessing": "The last token request is processing.",

@@ -18,13 +18,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-HAVIP_STATUSES = frozenset(
-    {"Available", "InUse", "Unassociating", "Associating", "Creating", "Deleting"}
-)
+HAVIP_STATUSES = frozenset({"Available", "InUse", "Unassociating", "Associating", "Creating", "Deleting"})
 ECS_STATUSES = frozenset({"Running", "Stopped", "Stopping", "Starting", "Pending"})
-ENI_STATUSES = frozenset(
-    {"Available", "InUse", "Attaching", "Detaching", "Creating", "Deleting"}
-)
+ENI_STATUSES = frozenset({"Available", "InUse", "Attaching", "Detaching", "Creating", "Deleting"})
 INSTANCE_TYPES = ("EcsInstance", "NetworkInterface")
 FILTER_KEYS = ("HaVipId", "VpcId", "VSwitchId", "Status", "HaVipAddress")
 MAX_INSTANCES_PER_HAVIP = 2
@@ -48,8 +44,7 @@ def missing_parameter(name: str) -> VpcApiError:
     return VpcApiError(
         400,
         "MissingParameter",
-        f'The input parameter "{name}" that is mandatory for processing this request '
-        "is not supplied.",
+        f'The input parameter "{name}" that is mandatory for processing this request is not supplied.',
     )
 
 
@@ -226,14 +221,11 @@ class VpcBackend:
             raise VpcApiError(
                 400,
                 "IdempotentParameterMismatch",
-                "The request uses the same client token as a previous, but non-identical "
-                "request.",
+                "The request uses the same client token as a previous, but non-identical request.",
             )
         return record.request_id
 
-    def _resolve_instance(
-        self, region_id: str, instance_id: str, instance_type: str | None
-    ) -> Instance:
+    def _resolve_instance(self, region_id: str, instance_id: str, instance_type: str | None) -> Instance:
         """Look the instance up as the API does for (Un)AssociateHaVip."""
         if instance_type == "NetworkInterface":
             inst = self._instances.get(region_id, {}).get(instance_id)
@@ -259,8 +251,7 @@ class VpcBackend:
             raise VpcApiError(
                 400,
                 "IllegalParam.InstanceType",
-                f"The specified InstanceType {instance_type} is illegal: "
-                "EcsInstance or NetworkInterface.",
+                f"The specified InstanceType {instance_type} is illegal: EcsInstance or NetworkInterface.",
             )
         if instance_id.startswith("eni-") and instance_type != "NetworkInterface":
             raise VpcApiError(
@@ -285,8 +276,7 @@ class VpcBackend:
             raise VpcApiError(
                 400,
                 "IncorrectInstanceStatus",
-                "ECS instance can be operated by this action only when it's status is "
-                "Running or Stopped.",
+                "ECS instance can be operated by this action only when it's status is Running or Stopped.",
             )
 
     # ------------------------------------------------------------------ API actions
@@ -294,6 +284,7 @@ class VpcBackend:
     def unassociate_ha_vip(
         self,
         request_id: str,
+        *,
         region_id: str | None,
         ha_vip_id: str | None,
         instance_id: str | None,
@@ -316,7 +307,14 @@ class VpcBackend:
                 return earlier
             self._check_instance_type(instance_id, instance_type)
             havip = self._get_havip_in_region(region_id, ha_vip_id)
-            inst = self._resolve_instance(region_id, instance_id, instance_type)
+            try:
+                inst = self._resolve_instance(region_id, instance_id, instance_type)
+            except VpcApiError:
+                if instance_id in havip.instances:  # bound, but the instance was released
+                    raise VpcApiError(
+                        400, "ResourceNotFound.Instance", "The bound resource of the HaVip does not exist."
+                    ) from None
+                raise
             if havip.status not in ("Available", "InUse"):
                 raise VpcApiError(
                     400,
@@ -335,23 +333,19 @@ class VpcBackend:
                 raise VpcApiError(
                     400,
                     "Forbidden.UnassociateMaster",
-                    "Unassociating a master instance is not allowed unless the parameter "
-                    "Force is True.",
+                    "Unassociating a master instance is not allowed unless the parameter Force is True.",
                 )
             havip.status = "Unassociating"
-            havip.pending = PendingOp(
-                "unassociate", instance_id, self._clock() + self.unassociate_delay
-            )
+            havip.pending = PendingOp("unassociate", instance_id, self._clock() + self.unassociate_delay)
             if client_token:
-                self._tokens[("UnassociateHaVip", client_token)] = _TokenRecord(
-                    request_id, identity
-                )
+                self._tokens[("UnassociateHaVip", client_token)] = _TokenRecord(request_id, identity)
             self._tick()  # a zero delay completes at once
             return request_id
 
     def associate_ha_vip(
         self,
         request_id: str,
+        *,
         region_id: str | None,
         ha_vip_id: str | None,
         instance_id: str | None,
@@ -398,8 +392,7 @@ class VpcBackend:
                 raise VpcApiError(
                     400,
                     "CountLimitExceeded.HaVipOnECSInstance",
-                    "The amount of Instance associated with the specified HaVip reach its "
-                    "limits.",
+                    "The amount of Instance associated with the specified HaVip reach its limits.",
                 )
             if inst.vswitch_id is not None and inst.vswitch_id != havip.vswitch_id:
                 raise VpcApiError(
@@ -408,13 +401,9 @@ class VpcBackend:
                     "The specified HaVip and ECS Instance do not belong to same VSwitch.",
                 )
             havip.status = "Associating"
-            havip.pending = PendingOp(
-                "associate", instance_id, self._clock() + self._effective_associate_delay()
-            )
+            havip.pending = PendingOp("associate", instance_id, self._clock() + self._effective_associate_delay())
             if client_token:
-                self._tokens[("AssociateHaVip", client_token)] = _TokenRecord(
-                    request_id, identity
-                )
+                self._tokens[("AssociateHaVip", client_token)] = _TokenRecord(request_id, identity)
             self._tick()
             return request_id
 
@@ -451,9 +440,7 @@ class VpcBackend:
         with self._lock:
             self._tick()
             matched = [
-                h
-                for h in sorted(self._havips.get(region_id, {}).values(), key=lambda h: h.seq)
-                if _matches(h, wanted)
+                h for h in sorted(self._havips.get(region_id, {}).values(), key=lambda h: h.seq) if _matches(h, wanted)
             ]
             start = (number - 1) * size
             page = matched[start : start + size]
@@ -479,9 +466,7 @@ class VpcBackend:
             status = "Running" if kind == "EcsInstance" else "InUse"
         _check_instance_status(kind, status)
         with self._lock:
-            self._instances.setdefault(region, {})[instance_id] = Instance(
-                instance_id, region, vswitch_id, status
-            )
+            self._instances.setdefault(region, {})[instance_id] = Instance(instance_id, region, vswitch_id, status)
 
     def remove_instance(self, instance_id: str) -> None:
         """Forget an instance (as if released) while leaving any HAVIP association."""
@@ -507,6 +492,7 @@ class VpcBackend:
         vswitch_id: str,
         ip: str,
         ha_vip_id: str | None = None,
+        *,
         status: str = "Available",
         description: str = "",
         name: str = "",
@@ -607,9 +593,7 @@ class VpcBackend:
 
     def _seed_region(self, region: str, content: Mapping[str, Any]) -> None:
         for item in content.get("instances") or []:
-            self.add_instance(
-                str(item["id"]), region, item.get("vswitch"), item.get("status")
-            )
+            self.add_instance(str(item["id"]), region, item.get("vswitch"), item.get("status"))
         for item in content.get("havips") or []:
             hid = self.create_havip(
                 region,
@@ -679,9 +663,7 @@ class VpcBackend:
                         }
                     havips.append(entry)
                 regions[region] = {
-                    "instances": [
-                        i.to_seed() for i in self._instances.get(region, {}).values()
-                    ],
+                    "instances": [i.to_seed() for i in self._instances.get(region, {}).values()],
                     "havips": havips,
                 }
             return copy.deepcopy(
@@ -702,9 +684,7 @@ def _parse_int(name: str, value: str | int | None, default: int) -> int:
     try:
         return int(value)
     except ValueError:
-        raise VpcApiError(
-            400, "InvalidParameter", f"The specified {name} is invalid: {value!r}."
-        ) from None
+        raise VpcApiError(400, "InvalidParameter", f"The specified {name} is invalid: {value!r}.") from None
 
 
 def _check_instance_status(kind: str, status: str) -> None:

@@ -31,9 +31,7 @@ from .models import VpcApiError, VpcBackend
 API_VERSION = "2016-04-28"
 SIGNATURE_ALGORITHM = "ACS3-HMAC-SHA256"
 JSON_CONTENT_TYPE = "application/json;charset=utf-8"
-DEFAULT_CREDENTIALS: dict[str, tuple[str, str | None]] = {
-    "LTAIemulatorKey": ("emulator-secret", None)
-}
+DEFAULT_CREDENTIALS: dict[str, tuple[str, str | None]] = {"LTAIemulatorKey": ("emulator-secret", None)}
 NONCE_TTL = 900.0
 
 _AUTH_RE = re.compile(
@@ -54,8 +52,7 @@ def error_body(code: str, message: str, request_id: str, host_id: str) -> dict[s
         "HostId": host_id,
         "Code": code,
         "Message": message,
-        "Recommend": f"https://api.aliyun.com/troubleshoot?q={code}&product=Vpc"
-        f"&requestId={request_id}",
+        "Recommend": f"https://api.aliyun.com/troubleshoot?q={code}&product=Vpc&requestId={request_id}",
     }
 
 
@@ -67,9 +64,7 @@ def canonical_query_string(pairs: Iterable[tuple[str, str]]) -> str:
     return "&".join(f"{k}={quote(v, safe='~', encoding='utf-8')}" for k, v in items)
 
 
-def canonical_headers(
-    headers: Sequence[tuple[str, str]], signed: Sequence[str]
-) -> str:
+def canonical_headers(headers: Sequence[tuple[str, str]], signed: Sequence[str]) -> str:
     values: dict[str, list[str]] = {}
     for name, value in headers:
         values.setdefault(name.lower(), []).append(value.strip())
@@ -79,7 +74,7 @@ def canonical_headers(
     return "".join(out)
 
 
-def canonical_request(
+def canonical_request(  # noqa: PLR0917 - the six parts of the canonical request
     method: str,
     path: str,
     query_pairs: Iterable[tuple[str, str]],
@@ -95,9 +90,7 @@ def canonical_request(
 
 
 def signature(secret: str, canonical: str) -> str:
-    to_sign = (
-        f"{SIGNATURE_ALGORITHM}\n{hashlib.sha256(canonical.encode('utf-8')).hexdigest()}"
-    )
+    to_sign = f"{SIGNATURE_ALGORITHM}\n{hashlib.sha256(canonical.encode('utf-8')).hexdigest()}"
     return hmac.new(secret.encode("utf-8"), to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
@@ -107,6 +100,7 @@ def sign_headers(
     query_pairs: Sequence[tuple[str, str]],
     headers: Mapping[str, str],
     body: bytes,
+    *,
     access_key_id: str,
     secret: str,
 ) -> dict[str, str]:
@@ -119,9 +113,7 @@ def sign_headers(
     payload = hashlib.sha256(body).hexdigest()
     out["x-acs-content-sha256"] = payload
     signed = sorted(out)
-    canonical = canonical_request(
-        method, path, query_pairs, list(out.items()), signed, payload
-    )
+    canonical = canonical_request(method, path, query_pairs, list(out.items()), signed, payload)
     out["authorization"] = (
         f"{SIGNATURE_ALGORITHM} Credential={access_key_id},SignedHeaders={';'.join(signed)},"
         f"Signature={signature(secret, canonical)}"
@@ -155,7 +147,7 @@ class ApiRequest:
         out: dict[str, str] = {}
         content_type = (self.header("content-type") or "").lower()
         if self.body and content_type.startswith("application/x-www-form-urlencoded"):
-            for key, value in parse_qsl(self.body.decode("utf-8"), keep_blank_values=True):
+            for key, value in parse_qsl(self.body.decode("utf-8", errors="replace"), keep_blank_values=True):
                 out[key] = value
         for key, value in self.query_pairs:
             out[key] = value
@@ -189,24 +181,20 @@ class Authenticator:
         """The AccessKeyId of a correctly signed request; VpcApiError otherwise."""
         auth = req.header("authorization")
         if not auth:
-            raise VpcApiError(
-                400, "MissingAuthorization", "Authorization is mandatory for this action."
-            )
+            raise VpcApiError(400, "MissingAuthorization", "Authorization is mandatory for this action.")
         alg = auth.split(" ", 1)[0]
         if alg != SIGNATURE_ALGORITHM:
             raise VpcApiError(
                 400,
                 "InvalidSignatureMethod",
-                f"Specified signature method {alg} is not supported: use "
-                f"{SIGNATURE_ALGORITHM}.",
+                f"Specified signature method {alg} is not supported: use {SIGNATURE_ALGORITHM}.",
             )
         match = _AUTH_RE.match(auth.strip())
         if match is None:
             raise VpcApiError(
                 400,
                 "IncompleteSignature",
-                "The request signature does not conform to Aliyun standards: malformed "
-                "Authorization header.",
+                "The request signature does not conform to Aliyun standards: malformed Authorization header.",
             )
         ak = match.group("ak")
         signed = [h for h in match.group("sh").split(";") if h]
@@ -225,9 +213,7 @@ class Authenticator:
                 "x-acs-content-sha256 does not match the request body.",
             )
         present = {name.lower() for name, _ in req.headers}
-        required = {"host"} | {
-            n for n in present if n.startswith("x-acs-") and n != "x-acs-signature"
-        }
+        required = {"host"} | {n for n in present if n.startswith("x-acs-") and n != "x-acs-signature"}
         if not required <= set(signed) or not set(signed) <= present:
             raise VpcApiError(
                 400,
@@ -235,9 +221,7 @@ class Authenticator:
                 "The request signature does not conform to Aliyun standards: SignedHeaders "
                 "must list host and every x-acs-* header, and only headers sent.",
             )
-        canonical = canonical_request(
-            req.method, req.path, req.query_pairs, req.headers, signed, received_hash.lower()
-        )
+        canonical = canonical_request(req.method, req.path, req.query_pairs, req.headers, signed, received_hash.lower())
         expected = signature(secret, canonical)
         if not hmac.compare_digest(expected, match.group("sig").lower()):
             raise VpcApiError(
@@ -260,13 +244,9 @@ class Authenticator:
                 )
             return
         if not received:
-            raise VpcApiError(
-                400, "MissingSecurityToken", "SecurityToken is mandatory for this action."
-            )
+            raise VpcApiError(400, "MissingSecurityToken", "SecurityToken is mandatory for this action.")
         header_ak = req.header("x-acs-accesskey-id")
-        if not hmac.compare_digest(received.encode(), token.encode()) or (
-            header_ak is not None and header_ak != ak
-        ):
+        if not hmac.compare_digest(received.encode(), token.encode()) or (header_ak is not None and header_ak != ak):
             raise VpcApiError(
                 400,
                 "InvalidSecurityToken.MismatchWithAccessKey",
@@ -278,13 +258,9 @@ class Authenticator:
             return
         raw = req.header("x-acs-date")
         if not raw:
-            raise VpcApiError(
-                400, "MissingTimestamp", "x-acs-date is mandatory for this action."
-            )
+            raise VpcApiError(400, "MissingTimestamp", "x-acs-date is mandatory for this action.")
         try:
-            when = datetime.datetime.strptime(raw, "%Y-%m-%dT%H:%M:%SZ").replace(
-                tzinfo=datetime.timezone.utc
-            )
+            when = datetime.datetime.strptime(raw, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc)
         except ValueError:
             raise VpcApiError(
                 400,
@@ -293,9 +269,7 @@ class Authenticator:
             ) from None
         skew = abs((datetime.datetime.now(datetime.timezone.utc) - when).total_seconds())
         if skew > self.max_clock_skew:
-            raise VpcApiError(
-                400, "InvalidTimeStamp.Expired", "Specified time stamp or date value is expired."
-            )
+            raise VpcApiError(400, "InvalidTimeStamp.Expired", "Specified time stamp or date value is expired.")
 
     def _check_nonce(self, req: ApiRequest) -> None:
         if not self.check_nonce:
@@ -314,9 +288,7 @@ class Authenticator:
                 self._nonces = {n: t for n, t in self._nonces.items() if t >= cutoff}
             seen = self._nonces.get(nonce)
             if seen is not None and now - seen < NONCE_TTL:
-                raise VpcApiError(
-                    400, "SignatureNonceUsed", "Specified signature nonce was used already."
-                )
+                raise VpcApiError(400, "SignatureNonceUsed", "Specified signature nonce was used already.")
             self._nonces[nonce] = now
 
 
@@ -335,9 +307,7 @@ def parse_filters(params: Mapping[str, str]) -> list[tuple[str, list[str]]]:
         m = _FILTER_VALUE_RE.match(name)
         if m:
             values.setdefault(int(m.group(1)), []).append((int(m.group(2)), value))
-    return [
-        (keys[n], [v for _, v in sorted(values.get(n, []))]) for n in sorted(keys)
-    ]
+    return [(keys[n], [v for _, v in sorted(values.get(n, []))]) for n in sorted(keys)]
 
 
 class VpcResponses:
@@ -361,9 +331,7 @@ class VpcResponses:
         if not version:
             raise VpcApiError(400, "MissingVersion", "Version is mandatory for this action.")
         if version != API_VERSION:
-            raise VpcApiError(
-                400, "InvalidVersion", "Specified parameter Version is not valid."
-            )
+            raise VpcApiError(400, "InvalidVersion", "Specified parameter Version is not valid.")
         if action not in self._actions:
             raise VpcApiError(
                 404,
@@ -387,9 +355,9 @@ class VpcResponses:
     def unassociate_ha_vip(self, params: dict[str, str], request_id: str) -> dict[str, Any]:
         rid = self.backend.unassociate_ha_vip(
             request_id,
-            params.get("RegionId"),
-            params.get("HaVipId"),
-            params.get("InstanceId"),
+            region_id=params.get("RegionId"),
+            ha_vip_id=params.get("HaVipId"),
+            instance_id=params.get("InstanceId"),
             client_token=params.get("ClientToken"),
             force=params.get("Force"),
             instance_type=params.get("InstanceType"),
@@ -399,9 +367,9 @@ class VpcResponses:
     def associate_ha_vip(self, params: dict[str, str], request_id: str) -> dict[str, Any]:
         rid = self.backend.associate_ha_vip(
             request_id,
-            params.get("RegionId"),
-            params.get("HaVipId"),
-            params.get("InstanceId"),
+            region_id=params.get("RegionId"),
+            ha_vip_id=params.get("HaVipId"),
+            instance_id=params.get("InstanceId"),
             client_token=params.get("ClientToken"),
             instance_type=params.get("InstanceType"),
         )

@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 
 from .fc_context import Fc310Context, Fc312Context, FcCredentials, FcFunction
 
@@ -21,14 +22,18 @@ def main(argv: list[str] | None = None) -> int:
     inv = sub.add_parser("invoke", help="run the FC handler on an event file")
     inv.add_argument("event_file", help="a JSON event, e.g. events/manual-master.json ('-' for stdin)")
     inv.add_argument("--dry-run", action="store_true", help="decide and report, never call UnassociateHaVip")
-    inv.add_argument("--runtime", choices=("python3.10", "python3.12"), default="python3.10",
-                     help="which FC context shape to pass (default: python3.10)")
+    inv.add_argument(
+        "--runtime",
+        choices=("python3.10", "python3.12"),
+        default="python3.10",
+        help="which FC context shape to pass (default: python3.10)",
+    )
     inv.add_argument("--timeout", type=int, default=60, help="the function timeout in seconds (default: 60)")
     inv.add_argument("--region", default=None, help="the function's region (default: HAVIP_REGION_ID or FC_REGION)")
     args = parser.parse_args(argv)
 
     try:
-        raw = sys.stdin.buffer.read() if args.event_file == "-" else open(args.event_file, "rb").read()
+        raw = sys.stdin.buffer.read() if args.event_file == "-" else Path(args.event_file).read_bytes()
     except OSError as exc:
         print(f"cannot read {args.event_file}: {exc.strerror}", file=sys.stderr)
         return 2

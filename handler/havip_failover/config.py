@@ -123,9 +123,7 @@ def load(env: Mapping[str, str]) -> Config:
     endpoint = env.get("HAVIP_VPC_ENDPOINT", "").strip() or None
     if endpoint is not None:
         if endpoint.startswith(("http://", "https://")):
-            problems.append(
-                "HAVIP_VPC_ENDPOINT takes host[:port] without a scheme; set HAVIP_VPC_PROTOCOL instead"
-            )
+            problems.append("HAVIP_VPC_ENDPOINT takes host[:port] without a scheme; set HAVIP_VPC_PROTOCOL instead")
         elif not ENDPOINT_RE.match(endpoint):
             problems.append(f"HAVIP_VPC_ENDPOINT: {endpoint!r} is not a host[:port]")
 

@@ -21,7 +21,7 @@ import structlog
 from . import logs
 from .config import Config, ConfigError, load
 from .failover import Deadline, Failover, Outcome, Policy
-from .model import BadEvent, ParseOptions, Parsed, Unauthorized
+from .model import BadEvent, Parsed, ParseOptions, Unauthorized
 from .sources import parse_event
 from .vpc import Credentials, SdkVpc, VpcApi
 
@@ -170,7 +170,18 @@ def invoke(
             result = _result(request_id, False, [], error=_error(err))
             return _http_response(400, result) if http else result
         http = parsed.envelope == "http"
-        result = _run(parsed, config, context, env, vpc, clock, rng, started, request_id, http)
+        result = _run(
+            parsed,
+            config=config,
+            context=context,
+            env=env,
+            vpc=vpc,
+            clock=clock,
+            rng=rng,
+            started=started,
+            request_id=request_id,
+            http=http,
+        )
     except ConfigError as err:
         log.error("havip.config.invalid", problems=err.problems)
         result = _result(request_id, False, [], error={"code": "InvalidConfiguration", "message": str(err)})
@@ -190,6 +201,7 @@ def invoke(
 
 def _run(
     parsed: Parsed,
+    *,
     config: Config,
     context: Any,
     env: Mapping[str, str],

@@ -24,6 +24,7 @@ from .vpc import MIN_CALL_TIMEOUT, VpcApi, VpcError
 log = structlog.get_logger("havip_failover")
 
 PAGE_SIZE = 50  # DescribeHaVips' maximum
+MAX_PAGES = 200  # 10,000 HAVIPs: far beyond any region's quota; stops a runaway listing
 MAX_PARALLEL = 8  # HAVIPs handled at once for one invocation (an HA pair rarely holds more)
 POLL_FAST = 0.25  # s: at most one DescribeHaVips per 250 ms while a disassociation finishes
 POLL_FAST_FOR = 5.0  # s of fast polling before backing off (a disassociation takes ~1-3 s)
@@ -115,7 +116,7 @@ def poll_interval(waited: float) -> float:
     """Fast while a disassociation normally finishes, then back off to spare the rate limit."""
     if waited < POLL_FAST_FOR:
         return POLL_FAST
-    return min(POLL_MAX, POLL_FAST * 1.5 ** ((waited - POLL_FAST_FOR) / POLL_FAST + 1))
+    return min(POLL_MAX, POLL_FAST * float(1.5 ** ((waited - POLL_FAST_FOR) / POLL_FAST + 1)))
 
 
 def error_dict(err: VpcError) -> dict[str, Any]:
@@ -135,7 +136,7 @@ class Failover:
         self.policy = policy
         self.clock = clock
         self.deadline = deadline
-        self.rng = rng or random.Random()
+        self.rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
         # Within one invocation a region is listed once, however many signals need it.
         self._region_cache: dict[str, list[HaVip]] = {}
 
@@ -225,7 +226,9 @@ class Failover:
                 )
             )
             found.extend(result.havips)
-            if not result.havips or len(found) >= result.total_count:
+            # TotalCount says when to stop; without it, a short page is the last one.
+            more = len(found) < result.total_count if result.total_count else len(result.havips) >= PAGE_SIZE
+            if not result.havips or not more or page >= MAX_PAGES:
                 break
             page += 1
         self._region_cache[cache_key] = found
@@ -304,7 +307,9 @@ class Failover:
                         out.outcome = "pending"
                         out.error = error_dict(err)
                         return self._finish(out, start)
-                    return self._finish(self._failed(signal, region, ha_vip_id, err, start, token=token, base=out), start)
+                    return self._finish(
+                        self._failed(signal, region, ha_vip_id, err, start, token=token, base=out), start
+                    )
                 continue
 
             # decision.action == "unassociate"
@@ -315,7 +320,11 @@ class Failover:
                 return self._finish(out, start)
             if self.deadline.remaining() < MIN_CALL_TIMEOUT:
                 out.outcome = "failed"
-                out.error = {"code": "DeadlineExceeded", "message": "no time left to call UnassociateHaVip", "retryable": True}
+                out.error = {
+                    "code": "DeadlineExceeded",
+                    "message": "no time left to call UnassociateHaVip",
+                    "retryable": True,
+                }
                 return self._finish(out, start)
             out.attempts += 1
             try:
@@ -331,7 +340,9 @@ class Failover:
             except VpcError as err:
                 if err.request_id:
                     out.api_request_ids.append(err.request_id)
-                log.debug("vpc.unassociate.error", haVipId=ha_vip_id, code=err.code, kind=err.kind, attempt=out.attempts)
+                log.debug(
+                    "vpc.unassociate.error", haVipId=ha_vip_id, code=err.code, kind=err.kind, attempt=out.attempts
+                )
                 if err.code == "ResourceNotAssociated":
                     out.outcome = "unassociated" if accepted else "already-unassociated"
                     out.reason = out.reason if accepted else "not-associated"
@@ -356,7 +367,9 @@ class Failover:
                 try:
                     current = self._describe_one(region, ha_vip_id)
                 except VpcError as derr:
-                    return self._finish(self._failed(signal, region, ha_vip_id, derr, start, token=token, base=out), start)
+                    return self._finish(
+                        self._failed(signal, region, ha_vip_id, derr, start, token=token, base=out), start
+                    )
                 continue
             accepted = True
             out.api_request_ids.append(request_id)
@@ -378,7 +391,9 @@ class Failover:
         retries = 0
         while True:
             if self.deadline.remaining() < MIN_CALL_TIMEOUT:
-                raise VpcError("DeadlineExceeded", "the deadline passed before DescribeHaVips answered", kind="transient")
+                raise VpcError(
+                    "DeadlineExceeded", "the deadline passed before DescribeHaVips answered", kind="transient"
+                )
             try:
                 return call()
             except VpcError as err:

@@ -14,7 +14,9 @@ from typing import Any
 import structlog
 
 # Keys whose values are secrets wherever they appear (ClientToken is an idempotency key, not a secret).
-SECRET_KEY_RE = re.compile(r"(secret|password|securitytoken|security_token|signature|authorization|callbacktoken)", re.I)
+SECRET_KEY_RE = re.compile(
+    r"(secret|password|securitytoken|security_token|signature|authorization|callbacktoken)", re.I
+)
 SAFE_KEYS = frozenset({"clientToken", "callbackTokenSet"})
 REDACTED = "***"
 
@@ -80,8 +82,10 @@ def configure(level: str = "INFO", *, force: bool = False) -> None:
     if _configured_level == numeric and not force:
         return
     pretty = sys.stdout.isatty() and os.environ.get("HAVIP_LOG_FORMAT", "").lower() != "json"
-    renderer: Any = structlog.dev.ConsoleRenderer(colors=True) if pretty else structlog.processors.JSONRenderer(
-        ensure_ascii=False, default=str
+    renderer: Any = (
+        structlog.dev.ConsoleRenderer(colors=True)
+        if pretty
+        else structlog.processors.JSONRenderer(ensure_ascii=False, default=str)
     )
     structlog.configure(
         processors=[

@@ -43,8 +43,13 @@ Invoke = Callable[..., Any]
 def fc(env: dict[str, str]) -> Invoke:
     """Call the FC entry as the python3.10 runtime does (credentials in the context)."""
 
-    def call(event: bytes, *, extra_env: dict[str, str] | None = None, timeout: int = 60,
-             credentials: FcCredentials | None = None) -> Any:
+    def call(
+        event: bytes,
+        *,
+        extra_env: dict[str, str] | None = None,
+        timeout: int = 60,
+        credentials: FcCredentials | None = None,
+    ) -> Any:
         ctx = Fc310Context(credentials=credentials or FcCredentials(AK, SECRET), function=FcFunction(timeout=timeout))
         return invoke(event, ctx, env={**env, **(extra_env or {})})
 
@@ -56,8 +61,11 @@ def fc312(env: dict[str, str]) -> Invoke:
     """The python3.12 runtime: no context.credentials, ALIBABA_CLOUD_* variables instead."""
 
     def call(event: bytes, *, extra_env: dict[str, str] | None = None) -> Any:
-        creds = {"ALIBABA_CLOUD_ACCESS_KEY_ID": STS_AK, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": STS_SECRET,
-                 "ALIBABA_CLOUD_SECURITY_TOKEN": STS_TOKEN}
+        creds = {
+            "ALIBABA_CLOUD_ACCESS_KEY_ID": STS_AK,
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET": STS_SECRET,
+            "ALIBABA_CLOUD_SECURITY_TOKEN": STS_TOKEN,
+        }
         return invoke(event, Fc312Context(), env={**env, **creds, **(extra_env or {})})
 
     return call

@@ -199,7 +199,9 @@ def test_python312_runtime_with_sts_credentials(emulator: EmulatorServer, fc312:
     assert {e.access_key_id for e in emulator.journal} == {"STS.emulatorKey"}
 
 
-def test_no_secret_in_logs_or_results(emulator: EmulatorServer, fc312: Invoke, capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_secret_in_logs_or_results(
+    emulator: EmulatorServer, fc312: Invoke, capsys: pytest.CaptureFixture[str]
+) -> None:
     result = fc312(event_bytes("cloudmonitor-alarm-master.json"))
     out = capsys.readouterr().out + json.dumps(result)
     for secret in ("sts-emulator-secret", "CAIS-emulator-sts-token-value", "demo-callback-token"):

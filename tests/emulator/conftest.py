@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 from alibabacloud_tea_openapi.utils_models import Config
+from alibabacloud_vpc20160428 import models
 from alibabacloud_vpc20160428.client import Client
+from alibabacloud_vpc20160428.models import DescribeHaVipsResponseBody
+from darabonba.runtime import RuntimeOptions
 
 from vpc_emulator import EmulatorServer, VpcBackend
 
@@ -70,16 +74,10 @@ class Vpc:
     def __init__(self, client: Client) -> None:
         self.client = client
 
-    def describe(
-        self, filters: dict[str, list[str]] | None = None, **fields: Any
-    ) -> DescribeHaVipsResponseBody:
+    def describe(self, filters: dict[str, list[str]] | None = None, **fields: Any) -> DescribeHaVipsResponseBody:
         fields.setdefault("region_id", REGION)
         request = models.DescribeHaVipsRequest(
-            filter=[
-                models.DescribeHaVipsRequestFilter(key=k, value=v)
-                for k, v in (filters or {}).items()
-            ]
-            or None,
+            filter=[models.DescribeHaVipsRequestFilter(key=k, value=v) for k, v in (filters or {}).items()] or None,
             **fields,
         )
         return self.client.describe_ha_vips_with_options(request, RuntimeOptions()).body

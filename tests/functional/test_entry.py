@@ -11,17 +11,19 @@ from havip_failover.entry import budget_seconds, invoke
 from havip_failover.fc_context import Fc310Context, Fc312Context, FcFunction
 from havip_failover.vpc import VpcError
 from tests.conftest import CALLBACK_TOKEN, manual
-
-
-def health(instance_id: str, event_id: str = "probe-1", **extra: Any) -> bytes:
-    """A failed health check naming no HAVIP: the function discovers them."""
-    return json.dumps({"type": "havip.health", "instanceId": instance_id, "healthy": False, "id": event_id, **extra}).encode()
 from tests.fakes import FakeClock, FakeVpc, pair
 
 MASTER = "i-bp1master000000001"
 STANDBY = "i-bp1standby00000001"
 HAVIP = "havip-bp1pair0000000001"
 ENV = {"FC_REGION": "cn-hangzhou"}
+
+
+def health(instance_id: str, event_id: str = "probe-1", **extra: Any) -> bytes:
+    """A failed health check naming no HAVIP: the function discovers them."""
+    return json.dumps(
+        {"type": "havip.health", "instanceId": instance_id, "healthy": False, "id": event_id, **extra}
+    ).encode()
 
 
 def run(event: bytes, vpc: FakeVpc, clock: FakeClock, env: dict[str, str] | None = None, **ctx: Any) -> Any:
@@ -236,7 +238,9 @@ def test_budget() -> None:
 
 def test_waits_for_an_unassociation_already_running(fake_vpc: FakeVpc, clock: FakeClock) -> None:
     fake_vpc.add(pair())
-    fake_vpc.unassociate_ha_vip("cn-hangzhou", HAVIP, STANDBY, force=False, instance_type="EcsInstance", client_token="x")
+    fake_vpc.unassociate_ha_vip(
+        "cn-hangzhou", HAVIP, STANDBY, force=False, instance_type="EcsInstance", client_token="x"
+    )
     fake_vpc.calls.clear()
     result = run(manual(HaVipId=HAVIP, InstanceId=STANDBY), fake_vpc, clock)
     (r,) = result["results"]
@@ -318,9 +322,17 @@ def test_http_trigger_token_is_required(fake_vpc: FakeVpc, clock: FakeClock) -> 
 def test_python312_context_takes_credentials_from_the_environment(fake_vpc: FakeVpc, clock: FakeClock) -> None:
     from havip_failover.entry import credentials_from
 
-    env = {"ALIBABA_CLOUD_ACCESS_KEY_ID": "AK", "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "SK", "ALIBABA_CLOUD_SECURITY_TOKEN": "ST"}
+    env = {
+        "ALIBABA_CLOUD_ACCESS_KEY_ID": "AK",
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "SK",
+        "ALIBABA_CLOUD_SECURITY_TOKEN": "ST",
+    }
     creds = credentials_from(Fc312Context(), env)
-    assert creds is not None and (creds.access_key_id, creds.access_key_secret, creds.security_token) == ("AK", "SK", "ST")
+    assert creds is not None and (creds.access_key_id, creds.access_key_secret, creds.security_token) == (
+        "AK",
+        "SK",
+        "ST",
+    )
     assert credentials_from(Fc312Context(), {}) is None
 
 
@@ -354,6 +366,17 @@ def test_one_canonical_line_per_decision_with_request_and_event_ids(
     for line in decisions:
         assert line["requestId"] == "req-fc-1"
         assert line["eventId"] == "health:tok-1"
-        for key in ("haVipId", "instanceId", "outcome", "reason", "force", "statusBefore", "statusAfter",
-                    "masterBefore", "masterAfter", "apiRequestIds", "elapsedMs"):
+        for key in (
+            "haVipId",
+            "instanceId",
+            "outcome",
+            "reason",
+            "force",
+            "statusBefore",
+            "statusAfter",
+            "masterBefore",
+            "masterAfter",
+            "apiRequestIds",
+            "elapsedMs",
+        ):
             assert key in line

@@ -16,7 +16,8 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import NoReturn
 
-from ..model import BadEvent
+from havip_failover.ids import ENI_ID_RE, HAVIP_ID_RE, INSTANCE_ID_RE, REGION_RE
+from havip_failover.model import BadEvent
 
 # Absurd input is refused before any real work: FC events are a few KiB at most.
 MAX_EVENT_BYTES = 1024 * 1024
@@ -28,10 +29,12 @@ REPR_LIMIT = 60
 # Form bodies with more fields than this are refused (CloudMonitor sends ~25).
 MAX_FORM_FIELDS = 200
 
-_INSTANCE_RE = re.compile(r"i-[a-z0-9]{1,40}")
-_ENI_RE = re.compile(r"eni-[a-z0-9]{1,40}")
-_HAVIP_RE = re.compile(r"havip-[a-z0-9]{1,40}")
-_REGION_RE = re.compile(r"[a-z]{2,}(?:-[a-z0-9]+){1,4}")
+# The id shapes are shared with the configuration (havip_failover.ids); always used
+# with fullmatch, so a trailing newline never slips through `$`.
+_INSTANCE_RE = INSTANCE_ID_RE
+_ENI_RE = ENI_ID_RE
+_HAVIP_RE = HAVIP_ID_RE
+_REGION_RE = REGION_RE
 _REGION_MAX_LEN = 64
 # Characters kept verbatim in the parts of an event id; anything else is hashed.
 _ID_PART_RE = re.compile(r"[A-Za-z0-9._:@/+=-]{1,128}")

@@ -41,7 +41,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ..model import Signal, SignalState, SourceName
+from havip_failover.model import Signal, SignalState, SourceName
+
 from ._common import (
     canonical_json,
     clean_text,
@@ -134,10 +135,7 @@ def parse_alarm(
     if event_id is None:
         rule = scalar_text(fields.get("ruleId"), f"{path}ruleId")
         rule_part = id_part(rule) if rule else "-"
-        if timestamp_ms is not None:
-            when = str(timestamp_ms)
-        else:
-            when = "h" + sha256_hex(canonical_json(_plain(fields)))[:16]
+        when = str(timestamp_ms) if timestamp_ms is not None else "h" + sha256_hex(canonical_json(_plain(fields)))[:16]
         event_id = f"cms:{rule_part}:{instance}:{when}:{alert_state}"
 
     return Signal(
@@ -162,9 +160,7 @@ def _state(alert_state: str, level: str | None) -> tuple[SignalState, str]:
     return "info", " (ALERT with level OK is inconsistent: no action)"
 
 
-def _detail(
-    fields: Mapping[str, object], alert_state: str, level: str | None, why: str, path: str
-) -> str:
+def _detail(fields: Mapping[str, object], alert_state: str, level: str | None, why: str, path: str) -> str:
     name = scalar_text(fields.get("alertName"), f"{path}alertName") or "unnamed"
     detail = f"alarm '{clean_text(name, _NAME_LIMIT)}' {alert_state}"
     if level is not None:
