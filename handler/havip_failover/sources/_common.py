@@ -8,12 +8,13 @@ format characters removed), so a rejection can be logged and returned as is.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import re
 import unicodedata
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import NoReturn
 
 from havip_failover.ids import ENI_ID_RE, HAVIP_ID_RE, INSTANCE_ID_RE, REGION_RE
@@ -45,6 +46,30 @@ _JSON_SCAN_RE = re.compile(r'["\\\[\]{}]')
 def fail(code: str, message: str) -> NoReturn:
     """Raise the one exception parsers may raise for bad input."""
     raise BadEvent(code, message)
+
+
+def suggest(key: str, choices: Iterable[str]) -> str | None:
+    """The accepted key a mistyped one most likely meant, if any."""
+    choices = list(choices)
+    by_lower = {choice.lower(): choice for choice in choices}
+    if key.lower() in by_lower:
+        return by_lower[key.lower()]
+    close = difflib.get_close_matches(key, choices, n=1, cutoff=0.75)
+    return close[0] if close else None
+
+
+def reject_typos(obj: Mapping[str, object], known: Iterable[str], what: str) -> None:
+    """Reject keys that look like a misspelt known key (`HavipId`, `consecutivefailures`):
+    silently ignoring one would act on a default the sender did not mean. Other extra
+    keys (a note, a reason, a checker's own metadata) are ignored."""
+    known = tuple(known)
+    typos = []
+    for key in sorted(k for k in obj if k not in known):
+        hint = suggest(key, known)
+        if hint is not None:
+            typos.append(f"{safe_repr(key)} (did you mean {hint!r}?)")
+    if typos:
+        fail("UnknownParameter", f"unknown {what} parameter(s) {', '.join(typos[:10])}; accepted: {', '.join(known)}")
 
 
 def clean_text(text: str, limit: int | None = None) -> str:

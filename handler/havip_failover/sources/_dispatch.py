@@ -1,0 +1,86 @@
+"""Route one decoded JSON value (a direct event or an HTTP body) to its parser."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from havip_failover.model import BadEvent, Parsed, ParseOptions, Signal
+
+from . import cloudmonitor, eventbridge, health, manual
+from ._common import fail, json_type, safe_repr, suggest
+
+ACCEPTED_SHAPES = (
+    "an EventBridge CloudEvent (specversion, or source+type+data) or a JSON array of them; "
+    'a health check {"type": "havip.health", "instanceId", "healthy", ...}; '
+    "a manual event with UnassociateHaVip's parameters (HaVipId, InstanceId, RegionId, Force, "
+    "InstanceType, ClientToken, DryRun); "
+    "a CloudMonitor alarm (alertState, alertName, metricName, dimensions, ...); "
+    "or an FC HTTP-trigger request carrying one of these"
+)
+_MAX_KEYS_SHOWN = 10
+
+
+def dispatch_json(value: object, options: ParseOptions) -> Parsed:
+    """A decoded JSON value -> Parsed (envelope "direct" or "eventbridge-batch")."""
+    if isinstance(value, list):
+        return Parsed(signals=_batch(value, options), envelope="eventbridge-batch")
+    if isinstance(value, dict):
+        return Parsed(signals=[parse_object(value, options)], envelope="direct")
+    fail(
+        "UnknownEvent",
+        f"the event must be a JSON object or array, got {json_type(value)}; accepted: {ACCEPTED_SHAPES}",
+    )
+
+
+def parse_object(obj: Mapping[str, object], options: ParseOptions) -> Signal:
+    """One JSON object -> one Signal, by its shape."""
+    if eventbridge.looks_like_cloudevent(obj):
+        return eventbridge.parse_cloudevent(obj, options)
+    if health.looks_like_health(obj):
+        return health.parse_health(obj, options)
+    if manual.looks_like_manual(obj):
+        return manual.parse_manual(obj)
+    if cloudmonitor.looks_like_alarm(obj):
+        return cloudmonitor.parse_alarm(obj)
+    fail("UnknownEvent", f"unrecognised event{_keys_hint(obj)}; accepted: {ACCEPTED_SHAPES}")
+
+
+def _batch(items: list[object], options: ParseOptions) -> list[Signal]:
+    if not items:
+        fail("EmptyBatch", "the event is an empty JSON array: expected EventBridge CloudEvents")
+    signals: list[Signal] = []
+    seen: set[str] = set()
+    for index, item in enumerate(items):
+        try:
+            if not isinstance(item, dict) or not eventbridge.looks_like_cloudevent(item):
+                what = json_type(item) if not isinstance(item, dict) else "object"
+                hint = _keys_hint(item) if isinstance(item, dict) else ""
+                fail(
+                    "InvalidBatchElement",
+                    f"a JSON array must hold EventBridge CloudEvents, got a non-CloudEvent {what}{hint}",
+                )
+            signal = eventbridge.parse_cloudevent(item, options)
+        except BadEvent as exc:
+            raise BadEvent(exc.code, f"batch element [{index}]: {exc.message}", "eventbridge-batch") from None
+        # EventBridge may deliver one event (source+id) twice, even within a batch.
+        if signal.event_id not in seen:
+            seen.add(signal.event_id)
+            signals.append(signal)
+    return signals
+
+
+def _keys_hint(obj: Mapping[str, object]) -> str:
+    if not obj:
+        return " (an empty object)"
+    keys = sorted(obj)
+    shown = ", ".join(safe_repr(key) for key in keys[:_MAX_KEYS_SHOWN])
+    more = f" and {len(keys) - _MAX_KEYS_SHOWN} more" if len(keys) > _MAX_KEYS_SHOWN else ""
+    if "healthy" in obj and "type" not in obj:
+        return f' with keys {shown}{more}; a health check needs "type": "{health.HEALTH_TYPE}"'
+    hints = []
+    for key in keys[:50]:
+        guess = suggest(key, manual.MANUAL_KEYS)
+        if guess is not None and guess != key:
+            hints.append(f"{safe_repr(key)} -> {guess!r}")
+    did_you_mean = f"; did you mean {', '.join(hints)}?" if hints else ""
+    return f" with keys {shown}{more}{did_you_mean}"
