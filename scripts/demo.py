@@ -86,7 +86,9 @@ def main() -> int:
             print(f"{DIM}result:{RESET}")
             print(json.dumps(result, indent=2, ensure_ascii=False))
             for r in result["results"]:
-                print(f"{BOLD}=> {r['haVipId']} / {r['instanceId']}: {r['outcome']} ({r['reason']}){RESET}")
+                print(
+                    f"{BOLD}=> {r['haVipId'] or '(no HAVIP looked up)'} / {r['instanceId']}: {r['outcome']} ({r['reason']}){RESET}"
+                )
             print()
             show_havips(endpoint, f"HAVIP after step {n}")
         return 0
