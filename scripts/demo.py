@@ -86,9 +86,8 @@ def main() -> int:
             print(f"{DIM}result:{RESET}")
             print(json.dumps(result, indent=2, ensure_ascii=False))
             for r in result["results"]:
-                print(
-                    f"{BOLD}=> {r['haVipId'] or '(no HAVIP looked up)'} / {r['instanceId']}: {r['outcome']} ({r['reason']}){RESET}"
-                )
+                havip = r["haVipId"] or "(no HAVIP looked up)"
+                print(f"{BOLD}=> {havip} / {r['instanceId']}: {r['outcome']} ({r['reason']}){RESET}")
             print()
             show_havips(endpoint, f"HAVIP after step {n}")
         return 0
