@@ -168,7 +168,9 @@ def invoke(
             http = err.envelope == "http"
             log.warning("havip.rejected", code=err.code, message=err.message)
             result = _result(request_id, False, [], error=_error(err))
-            return _http_response(400, result) if http else result
+            if not http:
+                return result
+            return _http_response(405 if err.code == "MethodNotAllowed" else 400, result)
         http = parsed.envelope == "http"
         result = _run(
             parsed,

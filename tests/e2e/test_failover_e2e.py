@@ -135,6 +135,7 @@ def test_wrong_signature_is_a_permanent_auth_failure(emulator: EmulatorServer, f
     [
         ("Throttling.User", 400),
         ("Throttling", 400),
+        ("Throttling.Api", 400),
         ("ServiceUnavailable", 503),
         ("InternalError", 500),
         ("OperationConflict", 400),

@@ -380,3 +380,22 @@ def test_one_canonical_line_per_decision_with_request_and_event_ids(
             "elapsedMs",
         ):
             assert key in line
+
+
+def test_http_trigger_answers_400_for_unreadable_body_and_405_for_get(fake_vpc: FakeVpc, clock: FakeClock) -> None:
+    event = {
+        "version": "v1",
+        "rawPath": "/",
+        "headers": {"Content-Type": "application/json"},
+        "queryParameters": {"token": CALLBACK_TOKEN},
+        "body": "{not json",
+        "isBase64Encoded": False,
+        "requestContext": {"http": {"method": "POST", "path": "/"}, "requestId": "r"},
+    }
+    env = {"HAVIP_CALLBACK_TOKEN": CALLBACK_TOKEN}
+    bad = run(json.dumps(event).encode(), fake_vpc, clock, env=env)
+    assert bad["statusCode"] == 400
+    assert json.loads(bad["body"])["error"]["code"]
+    event["requestContext"] = {"http": {"method": "GET", "path": "/"}}
+    assert run(json.dumps(event).encode(), fake_vpc, clock, env=env)["statusCode"] == 405
+    assert fake_vpc.calls == []
