@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import threading
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .models import VpcBackend
 
 # Messages the real gateway uses for the usual transient codes.
 DEFAULT_MESSAGES = {
@@ -32,6 +35,11 @@ class Fault:
     latency: seconds slept before answering.
     drop: close the connection without writing any response.
     hang: accept and never answer for that many seconds, then close.
+    after: let this many matching requests pass untouched first (to hit a later
+      phase: `action="DescribeHaVips", after=1` spares the first look and hits polling).
+    mutate: in-process only: change the backend's state just before the request is
+      served (keepalived promoting the other node, the HAVIP deleted, someone else's
+      disassociation) — the race happens between the client's look and its call.
     """
 
     action: str | None = None
@@ -42,6 +50,8 @@ class Fault:
     drop: bool = False
     hang: float = 0.0
     message: str | None = None
+    after: int = 0
+    mutate: Callable[[VpcBackend], None] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         if self.times == 0 or self.times < -1:
@@ -58,12 +68,14 @@ class Fault:
         return DEFAULT_MESSAGES.get(self.code or "", f"Injected fault: {self.code}.")
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        data.pop("mutate")  # a callable: not JSON
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Fault:
         names = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(data) - names
+        unknown = set(data) - (names - {"mutate"})
         if unknown:
             raise ValueError(f"unknown Fault fields: {sorted(unknown)}")
         return cls(**dict(data))
@@ -89,6 +101,9 @@ class FaultPlan:
         with self._lock:
             for index, fault in enumerate(self._faults):
                 if fault.action is None or fault.action == action:
+                    if fault.after > 0:
+                        fault.after -= 1
+                        continue
                     taken = dataclasses.replace(fault)
                     if fault.times > 0:
                         fault.times -= 1

@@ -151,6 +151,19 @@ class VpcBackend:
         self._havips: dict[str, dict[str, HaVip]] = {}
         self._tokens: dict[tuple[str, str], _TokenRecord] = {}
         self._seq = 0
+        # Completed asynchronous transitions: (ha_vip_id, instance_id, op, completed_at) where
+        # completed_at is when it was due on the backend clock, not when an access noticed it.
+        self._transitions: list[tuple[str, str, str, float]] = []
+
+    @property
+    def transitions(self) -> list[tuple[str, str, str, float]]:
+        """Every completed Unassociating/Associating transition, oldest first (a copy).
+
+        Each is ``(ha_vip_id, instance_id, op, completed_at)``, op ``unassociate`` or
+        ``associate``, completed_at the due time on the backend's monotonic clock.
+        """
+        with self._lock:
+            return list(self._transitions)
 
     # ------------------------------------------------------------------ internals
 
@@ -162,6 +175,7 @@ class VpcBackend:
                 pending = havip.pending
                 if pending is not None and pending.due <= now:
                     self._complete(havip, pending)
+                    self._transitions.append((havip.ha_vip_id, pending.instance_id, pending.op, pending.due))
 
     @staticmethod
     def _complete(havip: HaVip, pending: PendingOp) -> None:
@@ -547,6 +561,21 @@ class VpcBackend:
                 havip.status = "InUse"
                 havip.pending = None
 
+    def set_master(self, ha_vip_id: str, instance_id: str | None) -> None:
+        """Make `instance_id` the master now, as keepalived electing it would."""
+        with self._lock:
+            self._tick()
+            havip = self._find_havip(ha_vip_id)
+            if instance_id is not None and instance_id not in havip.instances:
+                raise ValueError(f"{instance_id} is not associated with {ha_vip_id}")
+            havip.master = instance_id
+
+    def delete_havip(self, ha_vip_id: str) -> None:
+        """Release the HAVIP at once (someone deleted it)."""
+        with self._lock:
+            for region in self._havips.values():
+                region.pop(ha_vip_id, None)
+
     def get_havip(self, ha_vip_id: str) -> dict[str, Any]:
         """The HAVIP as DescribeHaVips returns it (KeyError if unknown)."""
         with self._lock:
@@ -564,8 +593,11 @@ class VpcBackend:
         with self._lock:
             for region in self._havips.values():
                 for havip in region.values():
-                    if havip.pending is not None:
-                        self._complete(havip, havip.pending)
+                    pending = havip.pending
+                    if pending is not None:
+                        self._complete(havip, pending)
+                        at = min(pending.due, self._clock())
+                        self._transitions.append((havip.ha_vip_id, pending.instance_id, pending.op, at))
 
     def reset(self) -> None:
         """Forget every region, instance, HAVIP and ClientToken (delays are kept)."""
@@ -574,6 +606,7 @@ class VpcBackend:
             self._havips.clear()
             self._tokens.clear()
             self._seq = 0
+            self._transitions.clear()
 
     def seed(self, data: Mapping[str, Any]) -> None:
         """Add the state described by a seed (see `snapshot()` for the format)."""

@@ -64,6 +64,9 @@ class JournalEntry:
     request_id: str
     client_token: str | None
     access_key_id: str | None = None
+    # UnassociateHaVip only: the HAVIP as it was when the call was served (after any
+    # injected mutation), so tests can check e.g. that Force=True went to the master.
+    havip_before: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -204,6 +207,7 @@ class _Handler(BaseHTTPRequestHandler):
         action = req.header("x-acs-action") or ""
         params: dict[str, str] = {}
         ak: str | None = None
+        havip_before: dict[str, Any] | None = None
 
         def journal(status: int, code: str | None, rid: str) -> None:
             emulator._record(
@@ -216,6 +220,7 @@ class _Handler(BaseHTTPRequestHandler):
                     request_id=rid,
                     client_token=params.get("ClientToken"),
                     access_key_id=ak,
+                    havip_before=havip_before,
                 )
             )
 
@@ -245,8 +250,13 @@ class _Handler(BaseHTTPRequestHandler):
                     emulator._sleep(fault.hang)
                     self._drop()
                     return
+                if fault.mutate is not None:
+                    fault.mutate(emulator.backend)
                 if fault.code is not None:
                     raise VpcApiError(fault.http_status, fault.code, fault.error_message)
+            if action == "UnassociateHaVip":
+                with contextlib.suppress(KeyError):
+                    havip_before = emulator.backend.get_havip(params.get("HaVipId", ""))
             result = emulator.responses.dispatch(action, params, request_id)
         except VpcApiError as err:
             journal(err.http_status, err.code, request_id)

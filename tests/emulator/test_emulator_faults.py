@@ -120,3 +120,30 @@ def test_hang_hits_the_sdk_read_timeout(server: EmulatorServer, make_client: Cli
     assert "timed out" in str(info.value).lower() or "timeout" in repr(info.value).lower()
     # AND the server still answers others meanwhile
     assert vpc.describe().total_count == 0
+
+
+def test_fault_after_spares_the_first_requests_then_mutates_state(
+    server: EmulatorServer, backend: VpcBackend, vpc: Any
+) -> None:
+    # GIVEN a fault that spares one describe, then changes the state before the second
+    backend.seed(two_node_pair())
+    seen: list[int] = []
+    server.inject(Fault(action="DescribeHaVips", code=None, after=1, mutate=lambda b: seen.append(len(b.havip_ids()))))
+    # WHEN two describes are made
+    vpc.describe()
+    assert seen == []
+    vpc.describe()
+    # THEN the mutation ran once, on the second, and both were answered
+    assert seen == [1]
+    assert [e.code for e in server.calls("DescribeHaVips")] == [None, None]
+
+
+def test_journal_records_the_havip_as_the_unassociate_call_found_it(
+    server: EmulatorServer, backend: VpcBackend, vpc: Any
+) -> None:
+    backend.seed(two_node_pair())
+    vpc.unassociate(ha_vip_id=HAVIP, instance_id=STANDBY)
+    (entry,) = server.calls("UnassociateHaVip")
+    assert entry.havip_before is not None
+    assert entry.havip_before["MasterInstanceId"] == "i-bp1master000000001"
+    assert STANDBY in entry.havip_before["AssociatedInstances"]["associatedInstance"]

@@ -122,3 +122,14 @@ def test_helpers_validate_their_input() -> None:
     # AND reset forgets everything
     backend.reset()
     assert backend.snapshot()["regions"] == {}
+
+
+def test_set_master_and_delete_havip() -> None:
+    backend = VpcBackend()
+    backend.seed(two_node_pair())
+    backend.set_master("havip-bp1pair0000000001", "i-bp1standby00000001")
+    assert backend.get_havip("havip-bp1pair0000000001")["MasterInstanceId"] == "i-bp1standby00000001"
+    with pytest.raises(ValueError, match="not associated"):
+        backend.set_master("havip-bp1pair0000000001", "i-bp1nobody000000001")
+    backend.delete_havip("havip-bp1pair0000000001")
+    assert backend.havip_ids() == []
