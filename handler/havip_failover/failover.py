@@ -32,6 +32,8 @@ POLL_MAX = 1.0
 RETRY_BASE = 0.2  # s: first backoff after a transient error
 RETRY_CAP = 2.0
 THROTTLE_FLOOR = 0.5  # s: never hammer a throttled API faster than this
+# Errors after which we cannot know whether UnassociateHaVip was applied.
+AMBIGUOUS_CODES = frozenset({"NetworkError", "Timeout"})
 
 
 class Clock(Protocol):
@@ -256,44 +258,44 @@ class Failover:
         except VpcError as err:
             return self._finish(self._failed(signal, region, ha_vip_id, err, start, token=token), start)
         out.before = current
-        accepted = False  # an UnassociateHaVip call was accepted for this pair
+        accepted = False  # UnassociateHaVip answered with a RequestId
+        sent = False  # a call may have been applied (accepted, or its answer was lost)
         master_hint = False  # the API said "master" although our view said standby
         waited = 0.0
         retries = 0
         while True:
-            view = current
-            if view is not None and master_hint:
-                view = replace(view, master_instance_id=signal.instance_id)
+            out.after = current
             decision = decide(
                 state=signal.state,
                 instance_id=signal.instance_id,
-                havip=view,
+                havip=replace(current, master_instance_id=signal.instance_id) if current and master_hint else current,
                 force_policy=self.policy.force,
                 allow_last_instance=self.policy.allow_last_instance,
                 requested_force=signal.force,
                 requested_instance_type=signal.instance_type,
             )
-            out.after = current
             if decision.action == "unassociate" and accepted:
+                # Accepted but not visible yet: watch, do not call again.
                 decision = replace(decision, action="wait", reason="waiting-for-completion")
             if decision.action == "done":
-                out.outcome = "unassociated" if accepted else "already-unassociated"
+                out.outcome = "unassociated" if sent else "already-unassociated"
                 # Keep the reason of what we did or waited for; else "not-associated".
                 out.reason = out.reason or decision.reason
                 return self._finish(out, start)
-            if decision.action in ("skip", "fail"):
-                out.outcome = "skipped" if decision.action == "skip" else "failed"
-                out.reason = decision.reason
-                if decision.action == "fail":
-                    out.error = {
-                        "code": "InvalidHaVipId.NotFound",
-                        "message": f"{ha_vip_id} does not exist in {region}",
-                        "retryable": False,
-                    }
+            if decision.action == "skip":
+                out.outcome, out.reason = "skipped", decision.reason
+                return self._finish(out, start)
+            if decision.action == "fail":
+                out.outcome, out.reason = "failed", decision.reason
+                gone = " (it disappeared while we were working on it)" if out.before is not None else ""
+                out.error = {
+                    "code": "InvalidHaVipId.NotFound",
+                    "message": f"{ha_vip_id} does not exist in {region}{gone}",
+                    "retryable": False,
+                }
                 return self._finish(out, start)
             if decision.action == "wait":
-                if not out.reason:
-                    out.reason = decision.reason
+                out.reason = out.reason or decision.reason
                 interval = poll_interval(waited)
                 if not self.deadline.allows(interval):
                     out.outcome = "pending"
@@ -303,18 +305,11 @@ class Failover:
                 try:
                     current = self._describe_one(region, ha_vip_id)
                 except VpcError as err:
-                    if accepted and err.transient:
-                        out.outcome = "pending"
-                        out.error = error_dict(err)
-                        return self._finish(out, start)
-                    return self._finish(
-                        self._failed(signal, region, ha_vip_id, err, start, token=token, base=out), start
-                    )
+                    return self._finish(self._unobserved(out, err, accepted, start), start)
                 continue
 
             # decision.action == "unassociate"
-            out.force = decision.force
-            out.reason = decision.reason
+            out.force, out.reason = decision.force, decision.reason
             if self.policy.dry_run or signal.dry_run:
                 out.outcome = "planned"
                 return self._finish(out, start)
@@ -344,13 +339,14 @@ class Failover:
                     "vpc.unassociate.error", haVipId=ha_vip_id, code=err.code, kind=err.kind, attempt=out.attempts
                 )
                 if err.code == "ResourceNotAssociated":
-                    out.outcome = "unassociated" if accepted else "already-unassociated"
-                    out.reason = out.reason if accepted else "not-associated"
+                    out.outcome = "unassociated" if sent else "already-unassociated"
+                    out.reason = out.reason if sent else "not-associated"
                     return self._finish(out, start)
                 if err.code == "Forbidden.UnassociateMaster" and not master_hint and signal.force is None:
-                    # keepalived promoted this node between our describe and our call.
+                    # keepalived promoted this node between our describe and our call:
+                    # look again, then decide with it as the master (Force, or skip).
                     master_hint = True
-                elif err.code == "IncorrectHaVipStatus" or err.transient:
+                elif err.transient:
                     delay = self._backoff(retries, err.code)
                     retries += 1
                     if not self.deadline.allows(delay):
@@ -358,8 +354,12 @@ class Failover:
                         out.error = error_dict(err)
                         return self._finish(out, start)
                     self.deadline.sleep(delay)
-                    if err.code != "IncorrectHaVipStatus":
-                        continue  # same call, same ClientToken
+                    # A lost answer may hide an applied call, and a status error means the
+                    # HAVIP is busy: look before calling again. Anything else: same call,
+                    # same ClientToken.
+                    sent = sent or err.code in AMBIGUOUS_CODES
+                    if err.code not in AMBIGUOUS_CODES and err.code != "IncorrectHaVipStatus":
+                        continue
                 else:
                     out.outcome = "failed"
                     out.error = error_dict(err)
@@ -367,22 +367,26 @@ class Failover:
                 try:
                     current = self._describe_one(region, ha_vip_id)
                 except VpcError as derr:
-                    return self._finish(
-                        self._failed(signal, region, ha_vip_id, derr, start, token=token, base=out), start
-                    )
+                    return self._finish(self._unobserved(out, derr, False, start), start)
                 continue
-            accepted = True
+            accepted = sent = True
             out.api_request_ids.append(request_id)
             log.debug("vpc.unassociate.accepted", haVipId=ha_vip_id, requestId=request_id, force=decision.force)
-            # The call is asynchronous: the next loop turn observes it until it is done.
+            # The call is asynchronous: give it one poll interval before the first look.
             self.deadline.sleep(min(POLL_FAST, max(0.0, self.deadline.remaining() - MIN_CALL_TIMEOUT)))
             waited += POLL_FAST
             try:
                 current = self._describe_one(region, ha_vip_id)
             except VpcError as err:
-                out.outcome = "pending"
-                out.error = error_dict(err)
-                return self._finish(out, start)
+                return self._finish(self._unobserved(out, err, True, start), start)
+
+    def _unobserved(self, out: Outcome, err: VpcError, accepted: bool, start: float) -> Outcome:
+        """DescribeHaVips failed for good while we were watching: after an accepted call
+        the disassociation is still on its way (pending); before, we know nothing (failed)."""
+        self._failed(out.signal, out.region_id or "", out.ha_vip_id, err, start, base=out)
+        if accepted and err.transient:
+            out.outcome = "pending"
+        return out
 
     # ---- helpers ---------------------------------------------------------------------
 

@@ -219,13 +219,15 @@ class SdkVpc:
         from darabonba.runtime import RuntimeOptions
 
         # Our own retry loop owns retries (one deadline, one ClientToken); the SDK's
-        # timeouts are clipped to what is left of the deadline.
+        # timeouts are clipped so that connect + read fit in what is left of the deadline.
         timeout = max(MIN_CALL_TIMEOUT, timeout)
+        connect = min(self._connect_timeout, timeout / 2)
+        read = max(MIN_CALL_TIMEOUT / 2, min(self._read_timeout, timeout - connect))
         return RuntimeOptions(
             autoretry=False,
             max_attempts=0,
-            connect_timeout=int(min(self._connect_timeout, timeout) * 1000),
-            read_timeout=int(min(self._read_timeout, timeout) * 1000),
+            connect_timeout=int(connect * 1000),
+            read_timeout=int(read * 1000),
         )
 
     def describe_ha_vips(
