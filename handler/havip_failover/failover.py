@@ -263,6 +263,7 @@ class Failover:
         master_hint = False  # the API said "master" although our view said standby
         waited = 0.0
         retries = 0
+        last_error: VpcError | None = None
         while True:
             out.after = current
             decision = decide(
@@ -314,12 +315,17 @@ class Failover:
                 out.outcome = "planned"
                 return self._finish(out, start)
             if self.deadline.remaining() < MIN_CALL_TIMEOUT:
+                # Out of time: report what kept us from finishing, not just the clock.
                 out.outcome = "failed"
-                out.error = {
-                    "code": "DeadlineExceeded",
-                    "message": "no time left to call UnassociateHaVip",
-                    "retryable": True,
-                }
+                out.error = (
+                    error_dict(last_error)
+                    if last_error
+                    else {
+                        "code": "DeadlineExceeded",
+                        "message": "no time left to call UnassociateHaVip",
+                        "retryable": True,
+                    }
+                )
                 return self._finish(out, start)
             out.attempts += 1
             try:
@@ -333,6 +339,7 @@ class Failover:
                     timeout=self._call_timeout(),
                 )
             except VpcError as err:
+                last_error = err
                 if err.request_id:
                     out.api_request_ids.append(err.request_id)
                 log.debug(
@@ -347,13 +354,11 @@ class Failover:
                     # look again, then decide with it as the master (Force, or skip).
                     master_hint = True
                 elif err.transient:
-                    delay = self._backoff(retries, err.code)
-                    retries += 1
-                    if not self.deadline.allows(delay):
+                    if not self._pause(retries, err.code):
                         out.outcome = "failed"
                         out.error = error_dict(err)
                         return self._finish(out, start)
-                    self.deadline.sleep(delay)
+                    retries += 1
                     # A lost answer may hide an applied call, and a status error means the
                     # HAVIP is busy: look before calling again. Anything else: same call,
                     # same ClientToken.
@@ -367,7 +372,9 @@ class Failover:
                 try:
                     current = self._describe_one(region, ha_vip_id)
                 except VpcError as derr:
-                    return self._finish(self._unobserved(out, derr, False, start), start)
+                    # Out of time for the look: the call's own error is the one that matters.
+                    cause = last_error if derr.code == "DeadlineExceeded" else derr
+                    return self._finish(self._unobserved(out, cause, False, start), start)
                 continue
             accepted = sent = True
             out.api_request_ids.append(request_id)
@@ -393,22 +400,29 @@ class Failover:
     def _retrying(self, call: Callable[[], Any]) -> Any:
         """A read call with backoff on transient errors, within the deadline."""
         retries = 0
+        last: VpcError | None = None
         while True:
             if self.deadline.remaining() < MIN_CALL_TIMEOUT:
-                raise VpcError(
-                    "DeadlineExceeded", "the deadline passed before DescribeHaVips answered", kind="transient"
-                )
+                raise last or VpcError("DeadlineExceeded", "no time left for DescribeHaVips", kind="transient")
             try:
                 return call()
             except VpcError as err:
                 if not err.transient:
                     raise
-                delay = self._backoff(retries, err.code)
-                retries += 1
-                if not self.deadline.allows(delay):
+                last = err
+                log.debug("vpc.describe.retry", code=err.code, attempt=retries + 1)
+                if not self._pause(retries, err.code):
                     raise
-                log.debug("vpc.describe.retry", code=err.code, attempt=retries, delay=round(delay, 3))
-                self.deadline.sleep(delay)
+                retries += 1
+
+    def _pause(self, retries: int, code: str) -> bool:
+        """Back off before retry number `retries + 1`; False when no call would fit after it.
+        The last pause is shortened to leave room for one more attempt before the deadline."""
+        room = self.deadline.remaining() - MIN_CALL_TIMEOUT
+        if room <= 0:
+            return False
+        self.deadline.sleep(min(self._backoff(retries, code), room))
+        return True
 
     def _backoff(self, retries: int, code: str) -> float:
         ceiling = min(RETRY_CAP, RETRY_BASE * 2**retries)
