@@ -40,7 +40,8 @@ class Run:
     @property
     def only(self) -> dict[str, Any]:
         (r,) = self.result["results"]
-        return r
+        one: dict[str, Any] = r
+        return one
 
 
 @dataclass

@@ -106,7 +106,7 @@ def run_case(phase: str, repeat: str, condition: Condition) -> dict[str, Any]:
     with scenario() as sc:
         sc.server.inject(condition.at(action, 1 if repeat == "once" else -1, after))
         run = sc.invoke(event, HAVIP_WAIT_SECONDS=str(WAIT[repeat]))
-        problems = check(sc, run.result, run.elapsed, phase, repeat, condition)
+        problems = check(sc, run.result, run.elapsed, phase=phase, repeat=repeat, c=condition)
         r = run.result["results"][0] if run.result["results"] else {}
         return {
             "phase": phase,
@@ -123,7 +123,7 @@ def run_case(phase: str, repeat: str, condition: Condition) -> dict[str, Any]:
         }
 
 
-def check(sc: Scenario, result: dict[str, Any], elapsed: float, phase: str, repeat: str, c: Condition) -> list[str]:
+def check(sc: Scenario, result: dict[str, Any], elapsed: float, *, phase: str, repeat: str, c: Condition) -> list[str]:
     problems = []
     (r,) = result["results"]
     want = expected(phase, repeat, c)
