@@ -207,8 +207,10 @@ class Failover:
             return [self._failed(signal, region, None, err, start, reason="discovery-failed")]
         holding = [h for h in candidates if signal.instance_id in h.associated_instances]
         if not holding:
+            # The end state we want already holds: the instance is on no (managed) HAVIP.
+            # (This is also what a re-delivered event finds after the first delivery.)
             reason = "no-managed-havip-holds-instance" if managed else "no-havip-holds-instance"
-            return [Outcome(signal, region, None, "skipped", reason, elapsed_ms=self._ms(start))]
+            return [Outcome(signal, region, None, "already-unassociated", reason, elapsed_ms=self._ms(start))]
         return [self._task(signal, region, h, start) for h in holding]
 
     def _task(self, signal: Signal, region: str, havip: HaVip, start: float) -> Callable[[], Outcome]:

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "build" / "reliability"
 AK, SECRET = "LTAIemulatorKey", "emulator-secret"
 STS_TOKEN = "CAIS-reliability-sts-token-0123456789"
-CALLBACK_TOKEN = "reliability-callback-token"
+CALLBACK_TOKEN = "demo-callback-token"  # the one the sample HTTP events carry
 SECRETS = (SECRET, STS_TOKEN, CALLBACK_TOKEN)
 REGION = "cn-hangzhou"
 HAVIP = "havip-bp1pair0000000001"
@@ -34,8 +34,9 @@ READ_TIMEOUT = 0.5
 
 @dataclass
 class Run:
-    result: dict[str, Any]
+    result: dict[str, Any]  # the result contract (unwrapped from an HTTP response)
     elapsed: float
+    status: int | None = None  # the HTTP status, for HTTP-trigger events
 
     @property
     def only(self) -> dict[str, Any]:
@@ -62,8 +63,11 @@ class Scenario:
         )
         ctx = Fc310Context(credentials=FcCredentials(AK, SECRET, STS_TOKEN), function=FcFunction(timeout=timeout))
         started = time.monotonic()
-        result = invoke(event, ctx, env=env, vpc=vpc)
-        return Run(result, time.monotonic() - started)
+        response = invoke(event, ctx, env=env, vpc=vpc)
+        elapsed = time.monotonic() - started
+        if "statusCode" in response:
+            return Run(json.loads(response["body"]), elapsed, response["statusCode"])
+        return Run(response, elapsed)
 
     def havip(self) -> dict[str, Any]:
         return self.server.backend.get_havip(HAVIP)
