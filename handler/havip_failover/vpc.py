@@ -1,9 +1,13 @@
 """The VPC API as this function uses it: two calls, timeouts, and error classification.
 
-`SdkVpc` drives the official SDK (alibabacloud-vpc20160428 on alibabacloud-tea-openapi).
-The SDK is imported on first use, not at module import: a recovery event, a rejected
-event or a dry run of an already-finished incident never pays for it.
-Everything above this module sees only `VpcApi`, `HaVipPage` and `VpcError`.
+`SdkVpc` drives the official SDK: alibabacloud-tea-openapi's `call_api`, with exactly the
+`Params` and query that the generated alibabacloud-vpc20160428 client builds for
+DescribeHaVips and UnassociateHaVip (tests/unit/test_vpc_sdk.py proves they match). The
+generated client module imports its ~2,000 model modules eagerly — about 0.8 s and 20 MB
+of a cold start, for two requests; the generic call is how the SDK lets us skip that.
+The SDK is imported on first use, not at module import: a recovery event or a rejected
+event never pays for it. Everything above this module sees only `VpcApi`, `HaVipPage`
+and `VpcError`.
 """
 
 from __future__ import annotations
@@ -62,6 +66,48 @@ AUTH_CODES = frozenset(
         "NoCredentials",
     }
 )
+
+API_VERSION = "2016-04-28"
+# alibabacloud_vpc20160428.client.Client's endpoint map (regions that do not follow
+# vpc.<region>.aliyuncs.com); tests/unit/test_vpc_sdk.py keeps it in step with the SDK.
+ENDPOINT_MAP = {
+    "cn-hangzhou": "vpc.aliyuncs.com",
+    "cn-shanghai-finance-1": "vpc.aliyuncs.com",
+    "cn-shenzhen-finance-1": "vpc.aliyuncs.com",
+    "cn-north-2-gov-1": "vpc.aliyuncs.com",
+    "ap-northeast-2-pop": "vpc.aliyuncs.com",
+    "cn-beijing-finance-pop": "vpc.aliyuncs.com",
+    "cn-beijing-gov-1": "vpc.aliyuncs.com",
+    "cn-beijing-nu16-b01": "vpc.aliyuncs.com",
+    "cn-edge-1": "vpc-nebula.cn-qingdao-nebula.aliyuncs.com",
+    "cn-fujian": "vpc.aliyuncs.com",
+    "cn-haidian-cm12-c01": "vpc.aliyuncs.com",
+    "cn-hangzhou-bj-b01": "vpc.aliyuncs.com",
+    "cn-hangzhou-finance": "vpc.aliyuncs.com",
+    "cn-hangzhou-internal-prod-1": "vpc.aliyuncs.com",
+    "cn-hangzhou-internal-test-1": "vpc-pre.cn-hangzhou.aliyuncs.com",
+    "cn-hangzhou-internal-test-2": "vpc-inner-pre.cn-hangzhou.aliyuncs.com",
+    "cn-hangzhou-internal-test-3": "vpc-pre.cn-hangzhou.aliyuncs.com",
+    "cn-hangzhou-test-306": "vpc-pre.cn-hangzhou.aliyuncs.com",
+    "cn-hongkong-finance-pop": "vpc.aliyuncs.com",
+    "cn-huhehaote-nebula-1": "vpc-nebula.cn-qingdao-nebula.aliyuncs.com",
+    "cn-qingdao-nebula": "vpc-nebula.cn-qingdao-nebula.aliyuncs.com",
+    "cn-shanghai-et15-b01": "vpc-pre.cn-hangzhou.aliyuncs.com",
+    "cn-shanghai-et2-b01": "vpc.aliyuncs.com",
+    "cn-shanghai-inner": "vpc.aliyuncs.com",
+    "cn-shanghai-internal-test-1": "vpc-pre.cn-hangzhou.aliyuncs.com",
+    "cn-shenzhen-inner": "vpc.aliyuncs.com",
+    "cn-shenzhen-st4-d01": "vpc.aliyuncs.com",
+    "cn-shenzhen-su18-b01": "vpc.aliyuncs.com",
+    "cn-wuhan": "vpc.aliyuncs.com",
+    "cn-yushanfang": "vpc.aliyuncs.com",
+    "cn-zhangbei": "vpc.aliyuncs.com",
+    "cn-zhangbei-na61-b01": "vpc.aliyuncs.com",
+    "cn-zhangjiakou-na62-a01": "vpc.cn-zhangjiakou.aliyuncs.com",
+    "cn-zhengzhou-nebula-1": "vpc-nebula.cn-qingdao-nebula.aliyuncs.com",
+    "eu-west-1-oxs": "vpc-nebula.cn-shenzhen-cloudstone.aliyuncs.com",
+    "rus-west-1-pop": "vpc.aliyuncs.com",
+}
 
 DEFAULT_CONNECT_TIMEOUT = 2.0  # seconds; a VPC endpoint answers a connect in milliseconds
 DEFAULT_READ_TIMEOUT = 5.0  # seconds; both calls return in well under a second when healthy
@@ -200,15 +246,15 @@ class SdkVpc:
                 "ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET",
                 kind="auth",
             )
+        from alibabacloud_tea_openapi.client import Client
         from alibabacloud_tea_openapi.utils_models import Config
-        from alibabacloud_vpc20160428.client import Client
 
         config = Config(
             access_key_id=self._credentials.access_key_id,
             access_key_secret=self._credentials.access_key_secret,
             security_token=self._credentials.security_token or None,
             region_id=region_id,
-            endpoint=self._endpoint,
+            endpoint=self._endpoint or default_endpoint(region_id),
             protocol=self._protocol,
             connect_timeout=int(self._connect_timeout * 1000),
             read_timeout=int(self._read_timeout * 1000),
@@ -239,19 +285,15 @@ class SdkVpc:
         page_size: int = 50,
         timeout: float = DEFAULT_READ_TIMEOUT,
     ) -> HaVipPage:
-        from alibabacloud_vpc20160428 import models
-
-        filters = [models.DescribeHaVipsRequestFilter(key="HaVipId", value=list(ha_vip_ids))] if ha_vip_ids else None
-        request = models.DescribeHaVipsRequest(
-            region_id=region_id, filter=filters, page_number=page_number, page_size=page_size
-        )
-        body = self._call("describe_ha_vips_with_options", region_id, request, timeout)
-        m = body.to_map()
-        items = (m.get("HaVips") or {}).get("HaVip") or []
+        query: dict[str, Any] = {"PageNumber": page_number, "PageSize": page_size, "RegionId": region_id}
+        if ha_vip_ids:
+            query["Filter"] = [{"Key": "HaVipId", "Value": list(ha_vip_ids)}]
+        body = self._call("DescribeHaVips", region_id, query, timeout)
+        items = (body.get("HaVips") or {}).get("HaVip") or []
         return HaVipPage(
-            havips=[havip_from_map(i, region_id) for i in items],
-            total_count=int(m.get("TotalCount") or 0),
-            request_id=m.get("RequestId"),
+            havips=[havip_from_map(i, region_id) for i in items if isinstance(i, dict)],
+            total_count=int(body.get("TotalCount") or 0),
+            request_id=body.get("RequestId"),
         )
 
     def unassociate_ha_vip(
@@ -265,26 +307,53 @@ class SdkVpc:
         client_token: str,
         timeout: float = DEFAULT_READ_TIMEOUT,
     ) -> str:
-        from alibabacloud_vpc20160428 import models
+        query = {
+            "ClientToken": client_token,
+            "Force": force,
+            "HaVipId": ha_vip_id,
+            "InstanceId": instance_id,
+            "InstanceType": instance_type,
+            "RegionId": region_id,
+        }
+        body = self._call("UnassociateHaVip", region_id, query, timeout)
+        return str(body.get("RequestId") or "")
 
-        request = models.UnassociateHaVipRequest(
-            region_id=region_id,
-            ha_vip_id=ha_vip_id,
-            instance_id=instance_id,
-            force=force,
-            instance_type=instance_type,
-            client_token=client_token,
-        )
-        body = self._call("unassociate_ha_vip_with_options", region_id, request, timeout)
-        return str(body.request_id or "")
-
-    def _call(self, method: str, region_id: str, request: Any, timeout: float) -> Any:
+    def _call(self, action: str, region_id: str, query: dict[str, Any], timeout: float) -> dict[str, Any]:
         client = self._client(region_id)
         try:
-            response = getattr(client, method)(request, self._runtime(timeout))
+            from alibabacloud_tea_openapi.utils import Utils
+            from alibabacloud_tea_openapi.utils_models import OpenApiRequest
+
+            request = OpenApiRequest(query=Utils.query(query))
+            response = client.call_api(sdk_params(action), request, self._runtime(timeout))
         except Exception as exc:  # the SDK raises many types; translate all of them
             raise translate(exc) from None
-        return response.body
+        body = response.get("body") if isinstance(response, dict) else None
+        if not isinstance(body, dict):
+            raise VpcError("UnexpectedResponse", f"{action} answered without a JSON object body", kind="transient")
+        return body
+
+
+def sdk_params(action: str) -> Any:
+    """The request description alibabacloud_vpc20160428.client.Client uses for `action`."""
+    from alibabacloud_tea_openapi.utils_models import Params
+
+    return Params(
+        action=action,
+        version=API_VERSION,
+        protocol="HTTPS",  # the client's configured protocol (HAVIP_VPC_PROTOCOL) wins
+        pathname="/",
+        method="POST",
+        auth_type="AK",
+        style="RPC",
+        req_body_type="formData",
+        body_type="json",
+    )
+
+
+def default_endpoint(region_id: str) -> str:
+    """The public VPC endpoint, as the generated client resolves it (its map, else the rule)."""
+    return ENDPOINT_MAP.get(region_id) or f"vpc.{region_id}.aliyuncs.com"
 
 
 def translate(exc: BaseException) -> VpcError:
