@@ -4,7 +4,6 @@ rendering on a terminal, and a last processor that keeps secrets out of every li
 from __future__ import annotations
 
 import logging
-import os
 import re
 import sys
 import threading
@@ -81,7 +80,7 @@ def configure(level: str = "INFO", *, force: bool = False) -> None:
     numeric = found if isinstance(found, int) else logging.INFO
     if _configured_level == numeric and not force:
         return
-    pretty = sys.stdout.isatty() and os.environ.get("HAVIP_LOG_FORMAT", "").lower() != "json"
+    pretty = sys.stdout.isatty()
     renderer: Any = (
         structlog.dev.ConsoleRenderer(colors=True)
         if pretty

@@ -150,7 +150,6 @@ def _child_env(endpoint: str) -> dict[str, str]:
         "ALIBABA_CLOUD_ACCESS_KEY_ID": AK,
         "ALIBABA_CLOUD_ACCESS_KEY_SECRET": SECRET,
         "ALIBABA_CLOUD_SECURITY_TOKEN": STS_TOKEN,
-        "HAVIP_LOG_FORMAT": "json",
     }
 
 

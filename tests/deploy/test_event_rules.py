@@ -1,0 +1,103 @@
+"""Each EventBridge rule s.yaml creates takes its samples from events/ and no other."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from tests.deploy.deployfiles import EVENTS, props, triggers
+from tests.deploy.eventpattern import matches, validate
+
+FAILURE = "eventbridge-ecs-system-failure-stop.json"
+
+# Which rule should deliver each EventBridge sample (every element of a batch file).
+EXPECTED: dict[str, set[str]] = {
+    "eventbridge-ecs-stopped-standby.json": {"ecs-state"},
+    "eventbridge-ecs-stopping.json": {"ecs-state"},
+    "eventbridge-ecs-running-recovery.json": {"ecs-state"},
+    "eventbridge-batch.json": {"ecs-state"},
+    "eventbridge-ecs-system-failure-stop.json": {"ecs-failure"},
+    "eventbridge-ecs-instance-failure-reboot.json": {"ecs-failure"},
+    "eventbridge-cms-agent-stopped.json": {"cms-agent"},
+    "eventbridge-cms-agent-running.json": {"cms-agent"},
+    # Every alarm of the account comes as AlertWebHook: alarms reach the function through
+    # the callback URL of the alarm rules chosen for it (README "Deploy"), not the bus.
+    "eventbridge-cms-alert-webhook.json": set(),
+    # A custom bus: the user's own rule delivers it (README "Deploy").
+    "eventbridge-health-custom-bus.json": set(),
+}
+
+
+def _patterns() -> dict[str, dict[str, Any]]:
+    patterns = {}
+    for name, trigger in triggers(props(), "eventbridge").items():
+        pattern = json.loads(trigger["triggerConfig"]["eventRuleFilterPattern"])
+        validate(pattern)
+        patterns[name] = pattern
+    return patterns
+
+
+def _events(sample: str) -> list[dict[str, Any]]:
+    loaded = json.loads((EVENTS / sample).read_text(encoding="utf-8"))
+    events = loaded if isinstance(loaded, list) else [loaded]
+    assert events and all(isinstance(e, dict) and e.get("specversion") == "1.0" for e in events)
+    return events
+
+
+def _rules_taking(event: dict[str, Any]) -> set[str]:
+    return {name for name, pattern in _patterns().items() if matches(pattern, event)}
+
+
+def test_every_eventbridge_sample_is_accounted_for() -> None:
+    assert {p.name for p in EVENTS.glob("eventbridge-*.json")} == set(EXPECTED)
+
+
+def test_every_rule_has_samples() -> None:
+    assert set(_patterns()) == set().union(*EXPECTED.values())
+
+
+@pytest.mark.parametrize("sample", sorted(EXPECTED))
+def test_each_sample_reaches_exactly_its_rules(sample: str) -> None:
+    for event in _events(sample):
+        assert _rules_taking(event) == EXPECTED[sample], (sample, event["type"])
+
+
+def _variant(sample: str, **changes: Any) -> dict[str, Any]:
+    event = copy.deepcopy(_events(sample)[0])
+    for dotted, value in changes.items():
+        *parents, last = dotted.split("__")
+        target = event
+        for key in parents:
+            target = target[key]
+        target[last] = value
+    return event
+
+
+@pytest.mark.parametrize(
+    ("event", "expected"),
+    [
+        # states that never lead to a decision are not delivered
+        (_variant("eventbridge-ecs-stopping.json", data__content__state="Starting"), set()),
+        (_variant("eventbridge-ecs-stopping.json", data__content__state="Created"), set()),
+        (_variant("eventbridge-ecs-stopping.json", data__content__state="Deleted"), {"ecs-state"}),
+        # a failure event cancelled or avoided is not a failure
+        (_variant(FAILURE, data__content__eventStatus="Canceled"), set()),
+        (_variant(FAILURE, data__content__eventStatus="Avoided"), set()),
+        (_variant(FAILURE, data__content__eventStatus="Executed"), {"ecs-failure"}),
+        # the failure types with a status suffix, and every failure type named in the design
+        (_variant(FAILURE, type="ecs:Instance:SystemFailure.Stop:Executing"), {"ecs-failure"}),
+        (_variant(FAILURE, type="ecs:Instance:SystemFailure.Reboot"), {"ecs-failure"}),
+        (_variant(FAILURE, type="ecs:Instance:SystemFailure.Redeploy"), {"ecs-failure"}),
+        (_variant(FAILURE, type="ecs:Instance:SystemFailure.Delete"), {"ecs-failure"}),
+        (_variant(FAILURE, type="ecs:Instance:SystemMaintenance.Reboot"), set()),
+        # another product's events, or an ECS-looking custom source, are not ECS events
+        (_variant("eventbridge-ecs-stopping.json", source="custom.ecs"), set()),
+        (_variant("eventbridge-cms-agent-stopped.json", source="acs.ecs"), set()),
+        (_variant("eventbridge-cms-agent-stopped.json", type="cms:CloudMonitor:AlertWebHook"), set()),
+    ],
+)
+def test_variants(event: dict[str, Any], expected: set[str]) -> None:
+    assert _rules_taking(event) == expected

@@ -1,0 +1,87 @@
+"""The RAM policy grants exactly the VPC actions the code calls; FC can assume the role."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import re
+from typing import Any
+
+from tests.deploy.deployfiles import HANDLER, policy
+
+VPC_PY = HANDLER / "havip_failover" / "vpc.py"
+# The resources each action is authorised on (VPC API reference, "Authorization information":
+# DescribeHaVips on havip/*, UnassociateHaVip on the HaVip and on the instance or ENI).
+RESOURCES = {
+    "vpc:DescribeHaVips": {"acs:vpc:*:*:havip/*"},
+    "vpc:UnassociateHaVip": {"acs:vpc:*:*:havip/*", "acs:vpc:*:*:instance/*"},
+}
+
+
+def _actions_called() -> set[str]:
+    """The VPC API actions vpc.py calls: the first argument of every `self._call(...)`, either
+    the action itself (`"DescribeHaVips"`, tea-openapi's call_api) or the generated client's
+    method (`"describe_ha_vips_with_options"`)."""
+    tree = ast.parse(VPC_PY.read_text(encoding="utf-8"))
+    actions: set[str] = set()
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "_call"):
+            continue
+        first = node.args[0] if node.args else None
+        assert isinstance(first, ast.Constant) and isinstance(first.value, str), (
+            f"vpc.py line {node.lineno}: the action is not a literal, so the policy cannot be checked against it"
+        )
+        name = first.value
+        if name.endswith("_with_options"):
+            name = "".join(part.capitalize() for part in name.removesuffix("_with_options").split("_"))
+        assert re.fullmatch(r"[A-Z][A-Za-z]+", name), name
+        _confirm_in_the_sdk(name)
+        actions.add(f"vpc:{name}")
+    return actions
+
+
+def _confirm_in_the_sdk(action: str) -> None:
+    """The generated VPC client (where installed) has this action under this name."""
+    try:
+        from alibabacloud_vpc20160428.client import Client
+    except ImportError:
+        return
+    method = re.sub(r"(?<!^)(?=[A-Z])", "_", action).lower() + "_with_options"
+    source = inspect.getsource(getattr(Client, method))
+    assert re.search(rf"action\s*=\s*'{action}'", source), f"the SDK's {method} does not call {action}"
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_the_policy_holds_exactly_the_actions_the_code_calls() -> None:
+    called = _actions_called()
+    assert called, "found no API calls in vpc.py: the scan is broken"
+    document = policy("ram-policy.json")
+    granted = {a for s in document["Statement"] for a in _as_list(s["Action"])}
+    assert granted == called
+
+
+def test_the_policy_allows_only_and_is_scoped_by_resource() -> None:
+    document = policy("ram-policy.json")
+    assert document["Version"] == "1"
+    for statement in document["Statement"]:
+        assert set(statement) <= {"Effect", "Action", "Resource", "Condition"}
+        assert statement["Effect"] == "Allow"
+        for action in _as_list(statement["Action"]):
+            assert "*" not in action, action
+            resources = set(_as_list(statement["Resource"]))
+            assert "*" not in resources, f"{action} is granted on every resource"
+            # a new action: add its resources from the API reference's authorization table
+            assert resources == RESOURCES.get(action), (action, resources)
+
+
+def test_fc_can_assume_the_role() -> None:
+    document = policy("fc-trust-policy.json")
+    assert document["Version"] == "1"
+    (statement,) = document["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Action"] == "sts:AssumeRole"
+    assert _as_list(statement["Principal"]["Service"]) == ["fc.aliyuncs.com"]
+    assert set(statement["Principal"]) == {"Service"}
