@@ -23,7 +23,7 @@ from .config import Config, ConfigError, load
 from .failover import Deadline, Failover, Outcome, Policy
 from .model import BadEvent, Parsed, ParseOptions, Unauthorized
 from .sources import parse_event
-from .vpc import Credentials, SdkVpc, VpcApi
+from .vpc import Credentials, SdkVpc, VpcApi, preload_sdk
 
 log = structlog.get_logger("havip_failover")
 
@@ -131,6 +131,9 @@ def initialize(context: Any) -> None:
         log.error("havip.config.invalid", problems=err.problems)
         raise
     logs.configure(config.log_level)
+    # A cold instance runs this before its first event: paying for the SDK's imports here
+    # keeps them out of the failover's own deadline (and CloudMonitor's 5 s).
+    preload_sdk()
     log.info("havip.initialized", config=config.public())
 
 

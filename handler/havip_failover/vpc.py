@@ -334,6 +334,12 @@ class SdkVpc:
         return body
 
 
+def preload_sdk() -> None:
+    """Import the SDK now (the FC initializer), so the first failover does not wait for it."""
+    from alibabacloud_tea_openapi.client import Client  # noqa: F401
+    from alibabacloud_tea_openapi.utils import Utils  # noqa: F401
+
+
 def sdk_params(action: str) -> Any:
     """The request description alibabacloud_vpc20160428.client.Client uses for `action`."""
     from alibabacloud_tea_openapi.utils_models import Params
