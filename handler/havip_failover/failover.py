@@ -19,11 +19,11 @@ import structlog
 
 from .decide import decide
 from .model import HaVip, Signal
+from .observe import INCIDENTS, PAGE_SIZE, Observer
 from .vpc import MIN_CALL_TIMEOUT, VpcApi, VpcError
 
 log = structlog.get_logger("havip_failover")
 
-PAGE_SIZE = 50  # DescribeHaVips' maximum
 MAX_PAGES = 200  # 10,000 HAVIPs: far beyond any region's quota; stops a runaway listing
 MAX_PARALLEL = 8  # HAVIPs handled at once for one invocation (an HA pair rarely holds more)
 POLL_FAST = 0.25  # s: at most one DescribeHaVips per 250 ms while a disassociation finishes
@@ -141,6 +141,7 @@ class Failover:
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
         # Within one invocation a region is listed once, however many signals need it.
         self._region_cache: dict[str, list[HaVip]] = {}
+        self.observer = Observer(vpc, clock.monotonic, self._retrying, self._call_timeout)
 
     # ---- entry -------------------------------------------------------------------
 
@@ -238,12 +239,6 @@ class Failover:
         self._region_cache[cache_key] = found
         return found
 
-    def _describe_one(self, region: str, ha_vip_id: str) -> HaVip | None:
-        page = self._retrying(
-            lambda: self.vpc.describe_ha_vips(region, ha_vip_ids=(ha_vip_id,), timeout=self._call_timeout())
-        )
-        return next((h for h in page.havips if h.ha_vip_id == ha_vip_id), None)
-
     # ---- drive one (instance, HAVIP) pair to a final outcome ------------------------
 
     def _drive(self, signal: Signal, region: str, ha_vip_id: str, seen: HaVip | None, start: float) -> Outcome:
@@ -254,9 +249,21 @@ class Failover:
             token = signal.client_token
         else:
             token = client_token(ha_vip_id, signal.instance_id, signal.event_id)
+        with INCIDENTS.hold(token, self.deadline.remaining() - MIN_CALL_TIMEOUT) as (mine, waited):
+            if not mine:
+                out = Outcome(signal, region, ha_vip_id, "pending", "same-incident-in-progress", client_token=token)
+                return self._finish(out, start)
+            with self.observer.watching(region, ha_vip_id):
+                # After waiting for another delivery of this incident, what we saw is stale.
+                return self._drive_held(signal, region, ha_vip_id, None if waited else seen, start=start, token=token)
+
+    def _drive_held(
+        self, signal: Signal, region: str, ha_vip_id: str, seen: HaVip | None, *, start: float, token: str
+    ) -> Outcome:
         out = Outcome(signal, region, ha_vip_id, "pending", "", client_token=token)
+        last_look = self.clock.monotonic()
         try:
-            current = seen if seen is not None else self._describe_one(region, ha_vip_id)
+            current = seen if seen is not None else self.observer.look(region, ha_vip_id)
         except VpcError as err:
             return self._finish(self._failed(signal, region, ha_vip_id, err, start, token=token), start)
         out.before = current
@@ -299,14 +306,18 @@ class Failover:
                 return self._finish(out, start)
             if decision.action == "wait":
                 out.reason = out.reason or decision.reason
+                # Looks keep a fixed cadence (interval from the previous look's start), so the
+                # API's latency does not stretch it.
                 interval = poll_interval(waited)
-                if not self.deadline.allows(interval):
+                delay = max(0.0, last_look + interval - self.clock.monotonic())
+                if not self.deadline.allows(delay):
                     out.outcome = "pending"
                     return self._finish(out, start)
-                self.deadline.sleep(interval)
+                self.deadline.sleep(delay)
                 waited += interval
+                last_look = self.clock.monotonic()
                 try:
-                    current = self._describe_one(region, ha_vip_id)
+                    current = self.observer.look(region, ha_vip_id)
                 except VpcError as err:
                     return self._finish(self._unobserved(out, err, accepted, start), start)
                 continue
@@ -330,6 +341,8 @@ class Failover:
                 )
                 return self._finish(out, start)
             out.attempts += 1
+            self.observer.forget(ha_vip_id)  # whatever the answer, look anew afterwards
+            called_at = self.clock.monotonic()
             try:
                 request_id = self.vpc.unassociate_ha_vip(
                     region,
@@ -371,8 +384,9 @@ class Failover:
                     out.outcome = "failed"
                     out.error = error_dict(err)
                     return self._finish(out, start)
+                last_look = self.clock.monotonic()
                 try:
-                    current = self._describe_one(region, ha_vip_id)
+                    current = self.observer.look(region, ha_vip_id)
                 except VpcError as derr:
                     # Out of time for the look: the call's own error is the one that matters.
                     cause = last_error if derr.code == "DeadlineExceeded" else derr
@@ -381,13 +395,9 @@ class Failover:
             accepted = sent = True
             out.api_request_ids.append(request_id)
             log.debug("vpc.unassociate.accepted", haVipId=ha_vip_id, requestId=request_id, force=decision.force)
-            # The call is asynchronous: give it one poll interval before the first look.
-            self.deadline.sleep(min(POLL_FAST, max(0.0, self.deadline.remaining() - MIN_CALL_TIMEOUT)))
-            waited += POLL_FAST
-            try:
-                current = self._describe_one(region, ha_vip_id)
-            except VpcError as err:
-                return self._finish(self._unobserved(out, err, True, start), start)
+            # The call is asynchronous: the loop now waits (accepted turns "unassociate" into
+            # "wait") and looks one interval after the call was sent.
+            last_look = called_at
 
     def _unobserved(self, out: Outcome, err: VpcError, accepted: bool, start: float) -> Outcome:
         """DescribeHaVips failed for good while we were watching: after an accepted call

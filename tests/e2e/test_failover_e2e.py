@@ -215,3 +215,25 @@ def test_manual_without_havip_is_rejected_before_any_call(emulator: EmulatorServ
     assert result["ok"] is False and result["error"]["code"]
     assert emulator.journal == []
     assert AK  # the fixture's key is what the emulator knows
+
+
+def test_fan_out_shares_one_describe_per_poll(emulator: EmulatorServer, fc: Invoke) -> None:
+    # GIVEN the failed standby on 8 HAVIPs, each disassociation taking 1 s
+    backend = emulator.backend
+    backend.reset()
+    backend.add_instance(MASTER, "cn-hangzhou", "vsw-1")
+    backend.add_instance(STANDBY, "cn-hangzhou", "vsw-1")
+    for n in range(8):
+        hid = backend.create_havip("cn-hangzhou", "vpc-1", "vsw-1", f"192.168.1.{n + 10}")
+        backend.associate_now(hid, MASTER, master=True)
+        backend.associate_now(hid, STANDBY)
+    backend.unassociate_delay = 1.0
+    # WHEN its health check fails (no HAVIP named: discovery)
+    event = {"type": "havip.health", "instanceId": STANDBY, "healthy": False, "id": "fan-out"}
+    result = fc(json.dumps(event).encode())
+    # THEN all 8 are done, and the waiting cost about one DescribeHaVips per poll, not eight
+    assert [r["outcome"] for r in result["results"]] == ["unassociated"] * 8
+    calls = emulator.calls("UnassociateHaVip")
+    describes = [e for e in emulator.calls("DescribeHaVips") if e.time > calls[0].time]
+    waited = describes[-1].time - calls[0].time
+    assert len(describes) <= waited / 0.25 + 3, (len(describes), waited)

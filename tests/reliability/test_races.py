@@ -274,10 +274,12 @@ def test_concurrent_storm_of_identical_alarms_one_disassociation() -> None:
         with ThreadPoolExecutor(max_workers=10) as pool:
             runs = list(pool.map(lambda _: sc.invoke(ALARM), range(30)))
         assert {r.only["outcome"] for r in runs} <= {"unassociated", "already-unassociated"}
+        assert [r.only["outcome"] for r in runs].count("unassociated") == 1
         assert len([t for t in sc.server.backend.transitions if t[2] == "unassociate"]) == 1
-        assert len({e.client_token for e in sc.server.calls("UnassociateHaVip")}) <= 1
+        # one driver per incident in a process: the others wait for it, then find it done
         calls = len(sc.server.calls("UnassociateHaVip"))
-    note("30 concurrent deliveries of the same alarm", "one disassociation", f"{calls} call(s) with one token")
+        assert calls == 1
+    note("30 concurrent deliveries of the same alarm", "exactly one UnassociateHaVip", f"{calls} call")
 
 
 # ---- deadlines -------------------------------------------------------------------------

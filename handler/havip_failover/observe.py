@@ -1,0 +1,102 @@
+"""Looking at HAVIPs without waste, and one driver per incident in a warm instance.
+
+`Observer` serves every HAVIP an invocation is watching from one DescribeHaVips (a filter
+with all their ids): eight HAVIPs being disassociated at once still cost about one call
+per 250 ms, not eight — the API is rate-limited. `IncidentLocks` makes concurrent
+deliveries of one incident inside one instance wait for each other instead of racing:
+the second looks after the first has finished and finds the work done.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from .model import HaVip
+from .vpc import HaVipPage, VpcApi
+
+# A look younger than this is shared by the other HAVIPs' polls (below the 250 ms poll
+# interval, so that each poll still sees a state at most one interval old).
+REUSE_WINDOW = 0.2
+PAGE_SIZE = 50  # DescribeHaVips' maximum
+
+
+class Observer:
+    def __init__(
+        self,
+        vpc: VpcApi,
+        monotonic: Callable[[], float],
+        retrying: Callable[[Callable[[], HaVipPage]], HaVipPage],
+        call_timeout: Callable[[], float],
+    ) -> None:
+        self._vpc = vpc
+        self._monotonic = monotonic
+        self._retrying = retrying
+        self._call_timeout = call_timeout
+        self._fetch = threading.Lock()  # one DescribeHaVips at a time; the others reuse it
+        self._watched: dict[str, set[str]] = {}
+        self._seen: dict[str, tuple[float, HaVip | None]] = {}
+
+    @contextmanager
+    def watching(self, region: str, ha_vip_id: str) -> Iterator[None]:
+        with self._fetch:
+            self._watched.setdefault(region, set()).add(ha_vip_id)
+        try:
+            yield
+        finally:
+            with self._fetch:
+                self._watched[region].discard(ha_vip_id)
+
+    def forget(self, ha_vip_id: str) -> None:
+        """After a call that may change it: the next look at this HAVIP must be new."""
+        with self._fetch:
+            self._seen.pop(ha_vip_id, None)
+
+    def look(self, region: str, ha_vip_id: str) -> HaVip | None:
+        with self._fetch:
+            seen = self._seen.get(ha_vip_id)
+            if seen is not None and self._monotonic() - seen[0] < REUSE_WINDOW:
+                return seen[1]
+            ids = tuple(sorted(self._watched.get(region, set()) | {ha_vip_id}))
+            page = self._retrying(
+                lambda: self._vpc.describe_ha_vips(
+                    region, ha_vip_ids=ids, page_size=PAGE_SIZE, timeout=self._call_timeout()
+                )
+            )
+            now = self._monotonic()
+            found = {h.ha_vip_id: h for h in page.havips}
+            for i in ids:
+                self._seen[i] = (now, found.get(i))
+            return found.get(ha_vip_id)
+
+
+class IncidentLocks:
+    """Per-process: one driver at a time per ClientToken (HAVIP, instance, incident)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._held: dict[str, list[Any]] = {}  # token -> [lock, users]
+
+    @contextmanager
+    def hold(self, token: str, timeout: float) -> Iterator[tuple[bool, bool]]:
+        """Yields (acquired, waited): waited means another driver held it first."""
+        with self._lock:
+            entry = self._held.setdefault(token, [threading.Lock(), 0])
+            entry[1] += 1
+        lock: threading.Lock = entry[0]
+        waited = not lock.acquire(blocking=False)
+        acquired = not waited or lock.acquire(timeout=max(0.0, timeout))
+        try:
+            yield acquired, waited
+        finally:
+            if acquired:
+                lock.release()
+            with self._lock:
+                entry[1] -= 1
+                if entry[1] == 0:
+                    del self._held[token]
+
+
+INCIDENTS = IncidentLocks()
