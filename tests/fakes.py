@@ -4,7 +4,7 @@ brief) and a clock that advances only when the code sleeps."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from havip_failover.model import HaVip
@@ -40,12 +40,17 @@ class FakeVpc:
     havips: dict[str, HaVip] = field(default_factory=dict)
     settle: float = 0.5
     errors: dict[str, list[VpcError]] = field(default_factory=dict)  # action -> queue
+    # action -> state changes to make just before serving it (a race with our look)
+    before: dict[str, list[Callable[[FakeVpc], None]]] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     tokens: dict[str, str] = field(default_factory=dict)
     _pending: dict[str, tuple[float, str]] = field(default_factory=dict)
 
     def add(self, havip: HaVip) -> None:
         self.havips[havip.ha_vip_id] = havip
+
+    def race(self, action: str, change: Callable[[FakeVpc], None]) -> None:
+        self.before.setdefault(action, []).append(change)
 
     def fail_next(self, action: str, *errors: VpcError) -> None:
         self.errors.setdefault(action, []).extend(errors)
@@ -62,6 +67,9 @@ class FakeVpc:
                 del self._pending[hid]
 
     def _maybe_fail(self, action: str) -> None:
+        changes = self.before.get(action)
+        if changes:
+            changes.pop(0)(self)
         queue = self.errors.get(action)
         if queue:
             raise queue.pop(0)
@@ -118,7 +126,7 @@ class FakeVpc:
             raise VpcError("IncorrectHaVipStatus", "The status of HaVip is incorrect.", http_status=400)
         if instance_id not in h.associated_instances:
             raise VpcError("ResourceNotAssociated", "not associated", http_status=400)
-        if h.master_instance_id == instance_id and not force:
+        if h.master_instance_id == instance_id and not force:  # the API's own rule
             raise VpcError("Forbidden.UnassociateMaster", "master needs Force", http_status=400)
         self.havips[ha_vip_id] = replace(h, status="Unassociating")
         self._pending[ha_vip_id] = (self.clock.now + self.settle, instance_id)

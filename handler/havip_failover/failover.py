@@ -8,6 +8,7 @@ clock, and the end-to-end tests with the real SDK against the emulator.
 from __future__ import annotations
 
 import contextvars
+import functools
 import hashlib
 import random
 from collections.abc import Callable, Iterable
@@ -34,6 +35,15 @@ RETRY_CAP = 2.0
 THROTTLE_FLOOR = 0.5  # s: never hammer a throttled API faster than this
 # Errors after which we cannot know whether UnassociateHaVip was applied.
 AMBIGUOUS_CODES = frozenset({"NetworkError", "Timeout"})
+
+
+# One decision to drive; its argument says whether what discovery saw may be stale
+# (another decision on the same HAVIP ran first).
+Task = Callable[[bool], "Outcome"]
+
+
+def _run_in_turn(group: list[tuple[contextvars.Context, Task]]) -> list[Outcome]:
+    return [ctx.run(task, n > 0) for n, (ctx, task) in enumerate(group)]
 
 
 class Clock(Protocol):
@@ -147,7 +157,10 @@ class Failover:
 
     def run(self, signals: Iterable[tuple[Signal, str | None]]) -> list[Outcome]:
         """Each signal with its region (None when neither event nor configuration gives one)."""
-        tasks: list[tuple[contextvars.Context, Callable[[], Outcome]]] = []
+        # Decisions on one HAVIP run one after the other (the second looks afresh: two
+        # nodes failing at once must not both come off, leaving the VIP with no holder);
+        # different HAVIPs run concurrently.
+        groups: dict[str, list[tuple[contextvars.Context, Task]]] = {}
         outcomes: list[Outcome] = []
         seen: set[tuple[str | None, str, str]] = set()
         for signal, region in signals:
@@ -162,21 +175,21 @@ class Failover:
                 else:
                     # Each task keeps the context (request id, this signal's event id) it
                     # was created in, also in a worker thread.
-                    tasks.append((contextvars.copy_context(), item))
-        if len(tasks) == 1:
-            ctx, task = tasks[0]
-            outcomes.append(ctx.run(task))
-        elif tasks:
-            with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(tasks))) as pool:
-                futures = [pool.submit(ctx.run, task) for ctx, task in tasks]
-                outcomes.extend(f.result() for f in futures)
+                    groups.setdefault(item[0], []).append((contextvars.copy_context(), item[1]))
+        jobs = [functools.partial(_run_in_turn, group) for group in groups.values()]
+        if len(jobs) == 1:
+            outcomes.extend(jobs[0]())
+        elif jobs:
+            with ThreadPoolExecutor(max_workers=min(MAX_PARALLEL, len(jobs))) as pool:
+                for done in pool.map(lambda job: job(), jobs):
+                    outcomes.extend(done)
         for outcome in outcomes:
             log_outcome(outcome)
         return outcomes
 
     # ---- resolve: which HAVIPs does this signal concern? ----------------------------
 
-    def _resolve(self, signal: Signal, region: str | None) -> list[Outcome | Callable[[], Outcome]]:
+    def _resolve(self, signal: Signal, region: str | None) -> list[Outcome | tuple[str, Task]]:
         start = self.clock.monotonic()
         if signal.state != "failed":
             decision = decide(state=signal.state, instance_id=signal.instance_id, havip=None)
@@ -201,7 +214,7 @@ class Failover:
             if managed and signal.ha_vip_id not in managed:
                 return [Outcome(signal, region, signal.ha_vip_id, "skipped", "not-managed")]
             havip_id = signal.ha_vip_id
-            return [lambda: self._drive(signal, region, havip_id, None, start)]
+            return [(havip_id, lambda _fresh: self._drive(signal, region, havip_id, None, start))]
         try:
             candidates = self._list(region, managed)
         except VpcError as err:
@@ -214,8 +227,11 @@ class Failover:
             return [Outcome(signal, region, None, "already-unassociated", reason, elapsed_ms=self._ms(start))]
         return [self._task(signal, region, h, start) for h in holding]
 
-    def _task(self, signal: Signal, region: str, havip: HaVip, start: float) -> Callable[[], Outcome]:
-        return lambda: self._drive(signal, region, havip.ha_vip_id, havip, start)
+    def _task(self, signal: Signal, region: str, havip: HaVip, start: float) -> tuple[str, Task]:
+        def task(fresh: bool) -> Outcome:
+            return self._drive(signal, region, havip.ha_vip_id, None if fresh else havip, start)
+
+        return havip.ha_vip_id, task
 
     def _list(self, region: str, ids: tuple[str, ...]) -> list[HaVip]:
         """Every HAVIP of the region (or of the allowlist), over every page."""
@@ -249,7 +265,8 @@ class Failover:
             token = signal.client_token
         else:
             token = client_token(ha_vip_id, signal.instance_id, signal.event_id)
-        with INCIDENTS.hold(token, self.deadline.remaining() - MIN_CALL_TIMEOUT) as (mine, waited):
+        incident = f"{getattr(self.vpc, 'scope', '')}|{region}|{token}"
+        with INCIDENTS.hold(incident, self.deadline.remaining() - MIN_CALL_TIMEOUT) as (mine, waited):
             if not mine:
                 out = Outcome(signal, region, ha_vip_id, "pending", "same-incident-in-progress", client_token=token)
                 return self._finish(out, start)
@@ -269,10 +286,12 @@ class Failover:
         out.before = current
         accepted = False  # UnassociateHaVip answered with a RequestId
         sent = False  # a call may have been applied (accepted, or its answer was lost)
-        master_hint = False  # the API said "master" although our view said standby
+        refusals = 0  # Forbidden.UnassociateMaster answers: the API says it is the master
+        master_hint = False  # said twice while our looks still say standby: believe the API
         waited = 0.0
         retries = 0
         last_error: VpcError | None = None
+        wait_reason = ""
         while True:
             out.after = current
             decision = decide(
@@ -289,8 +308,8 @@ class Failover:
                 decision = replace(decision, action="wait", reason="waiting-for-completion")
             if decision.action == "done":
                 out.outcome = "unassociated" if sent else "already-unassociated"
-                # Keep the reason of what we did or waited for; else "not-associated".
-                out.reason = out.reason or decision.reason
+                # The reason of what we did; else of what we waited for; else not-associated.
+                out.reason = out.reason if sent else (wait_reason or decision.reason)
                 return self._finish(out, start)
             if decision.action == "skip":
                 out.outcome, out.reason = "skipped", decision.reason
@@ -305,6 +324,7 @@ class Failover:
                 }
                 return self._finish(out, start)
             if decision.action == "wait":
+                wait_reason = wait_reason or decision.reason
                 out.reason = out.reason or decision.reason
                 # Looks keep a fixed cadence (interval from the previous look's start), so the
                 # API's latency does not stretch it.
@@ -362,12 +382,14 @@ class Failover:
                 )
                 if err.code == "ResourceNotAssociated":
                     out.outcome = "unassociated" if sent else "already-unassociated"
-                    out.reason = out.reason if sent else "not-associated"
+                    out.reason = out.reason if sent else (wait_reason or "not-associated")
                     return self._finish(out, start)
-                if err.code == "Forbidden.UnassociateMaster" and not master_hint and signal.force is None:
-                    # keepalived promoted this node between our describe and our call:
-                    # look again, then decide with it as the master (Force, or skip).
-                    master_hint = True
+                if err.code == "Forbidden.UnassociateMaster" and refusals < 2 and signal.force is None:
+                    # keepalived promoted this node between our look and our call: look
+                    # again and decide on what we see (Force, or skip under "never"). If the
+                    # API refuses again while we still see a standby, our look is stale.
+                    refusals += 1
+                    master_hint = refusals == 2
                 elif err.transient:
                     if not self._pause(retries, err.code):
                         out.outcome = "failed"

@@ -227,6 +227,11 @@ class SdkVpc:
     def credentials(self) -> Credentials | None:
         return self._credentials
 
+    @property
+    def scope(self) -> str:
+        """Which VPC API this talks to (with the region, it scopes a ClientToken)."""
+        return self._endpoint or "default"
+
     def _client(self, region_id: str) -> Any:
         client = self._clients.get(region_id)
         if client is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -189,19 +190,72 @@ def test_auth_failure_is_permanent(fake_vpc: FakeVpc, clock: FakeClock) -> None:
 
 
 def test_master_changed_under_us_retries_with_force(fake_vpc: FakeVpc, clock: FakeClock) -> None:
-    # GIVEN our view says standby, but keepalived just promoted it
+    # GIVEN our look says standby, but keepalived promotes it just before our call
     fake_vpc.add(pair())
-    fake_vpc.fail_next("UnassociateHaVip", VpcError("Forbidden.UnassociateMaster", "master", http_status=400))
+    fake_vpc.race("UnassociateHaVip", lambda v: v.add(replace(v.havips[HAVIP], master_instance_id=STANDBY)))
     result = run(manual(HaVipId=HAVIP, InstanceId=STANDBY), fake_vpc, clock)
+    # THEN the API refuses, we look again and retry with Force
     (r,) = result["results"]
-    assert (r["outcome"], r["force"]) == ("unassociated", True)
+    assert (r["outcome"], r["force"], r["reason"]) == ("unassociated", True, "master-failed")
     forces = [c.params["force"] for c in fake_vpc.calls if c.action == "UnassociateHaVip"]
     assert forces == [False, True]
 
 
+def test_master_flipping_back_gets_no_force(fake_vpc: FakeVpc, clock: FakeClock) -> None:
+    # GIVEN the standby promoted for our call, and the old master back by our next look
+    fake_vpc.add(pair())
+    fake_vpc.race("UnassociateHaVip", lambda v: v.add(replace(v.havips[HAVIP], master_instance_id=STANDBY)))
+    fake_vpc.race("DescribeHaVips", lambda v: None)  # the first look: as seeded
+    fake_vpc.race("DescribeHaVips", lambda v: v.add(replace(v.havips[HAVIP], master_instance_id=MASTER)))
+    result = run(manual(HaVipId=HAVIP, InstanceId=STANDBY), fake_vpc, clock)
+    # THEN the second call goes without Force: Force only for the master as last seen
+    forces = [c.params["force"] for c in fake_vpc.calls if c.action == "UnassociateHaVip"]
+    assert forces == [False, False]
+    assert result["results"][0]["outcome"] == "unassociated"
+
+
+def test_api_saying_master_twice_is_believed_over_a_stale_look(fake_vpc: FakeVpc, clock: FakeClock) -> None:
+    fake_vpc.add(pair())
+    refusal = VpcError("Forbidden.UnassociateMaster", "master", http_status=400)
+    fake_vpc.fail_next("UnassociateHaVip", refusal, refusal)
+    result = run(manual(HaVipId=HAVIP, InstanceId=STANDBY), fake_vpc, clock)
+    forces = [c.params["force"] for c in fake_vpc.calls if c.action == "UnassociateHaVip"]
+    assert forces == [False, False, True]
+    assert result["results"][0]["outcome"] == "unassociated"
+
+
+def test_refused_three_times_is_reported(fake_vpc: FakeVpc, clock: FakeClock) -> None:
+    fake_vpc.add(pair())
+    refusal = VpcError("Forbidden.UnassociateMaster", "master", http_status=400)
+    fake_vpc.fail_next("UnassociateHaVip", refusal, refusal, refusal)
+    result = run(manual(HaVipId=HAVIP, InstanceId=STANDBY), fake_vpc, clock)
+    (r,) = result["results"]
+    assert (r["outcome"], r["error"]["code"]) == ("failed", "Forbidden.UnassociateMaster")
+
+
+def test_both_nodes_failing_in_one_batch_keep_the_last_one(fake_vpc: FakeVpc, clock: FakeClock) -> None:
+    # GIVEN both nodes of the pair failing, said by one batch of two CloudEvents on a bus
+    fake_vpc.add(pair())
+    events = [
+        {"type": "havip.health", "instanceId": MASTER, "healthy": False, "id": "m"},
+        {"type": "havip.health", "instanceId": STANDBY, "healthy": False, "id": "s"},
+    ]
+    # WHEN both arrive together as CloudEvents on a bus
+    cloud = [
+        {"specversion": "1.0", "id": f"e{n}", "source": "my.checker", "type": "havip.health", "data": e}
+        for n, e in enumerate(events)
+    ]
+    result = run(json.dumps(cloud).encode(), fake_vpc, clock)
+    # THEN one comes off and the other is kept as the last instance: the VIP keeps a holder
+    outcomes = sorted((r["outcome"], r["reason"]) for r in result["results"])
+    assert outcomes == [("skipped", "last-instance"), ("unassociated", "master-failed")]
+    assert fake_vpc.havips[HAVIP].associated_instances == (STANDBY,)
+    assert fake_vpc.count("UnassociateHaVip") == 1
+
+
 def test_master_changed_under_never_policy_is_skipped(fake_vpc: FakeVpc, clock: FakeClock) -> None:
     fake_vpc.add(pair())
-    fake_vpc.fail_next("UnassociateHaVip", VpcError("Forbidden.UnassociateMaster", "master", http_status=400))
+    fake_vpc.race("UnassociateHaVip", lambda v: v.add(replace(v.havips[HAVIP], master_instance_id=STANDBY)))
     result = run(manual(HaVipId=HAVIP, InstanceId=STANDBY), fake_vpc, clock, env={"HAVIP_FORCE": "never"})
     assert result["results"][0]["reason"] == "master-force-never"
     assert fake_vpc.count("UnassociateHaVip") == 1
