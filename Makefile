@@ -38,7 +38,9 @@ bench-smoke:
 	@$(VENV)/bin/python -m bench.run --smoke
 
 reliability:
+	@rm -rf build/reliability
 	@$(VENV)/bin/python -m pytest tests/reliability -q -p no:cacheprovider $(PYTEST_ARGS)
+	@$(VENV)/bin/python scripts/reliability_report.py
 
 clean:
 	rm -rf .venv-* .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist
