@@ -244,15 +244,20 @@ def _envelope_text(obj: Mapping[str, object], key: str) -> str:
     return value
 
 
-def _data(value: object) -> Mapping[str, object] | None:
-    """The CloudEvent's data as an object (a JSON string of an object is accepted)."""
+def _object(value: object, field: str) -> Mapping[str, object] | None:
+    """An optional object of the event (a JSON string of an object is accepted)."""
     if value is None:
         return None
     if isinstance(value, str):
-        value = load_json(value, "the EventBridge event's data")
+        value = load_json(value, field)
     if not isinstance(value, dict):
-        fail("InvalidParameter", f"data must be an object, got {json_type(value)}")
+        fail("InvalidParameter", f"{field} must be an object, got {json_type(value)}")
     return value
+
+
+def _data(value: object) -> Mapping[str, object] | None:
+    """The CloudEvent's data as an object."""
+    return _object(value, "data")
 
 
 def _need(data: Mapping[str, object] | None) -> Mapping[str, object]:
@@ -262,14 +267,7 @@ def _need(data: Mapping[str, object] | None) -> Mapping[str, object]:
 
 
 def _content(data: Mapping[str, object]) -> Mapping[str, object] | None:
-    content = data.get("content")
-    if content is None:
-        return None
-    if isinstance(content, str):
-        content = load_json(content, "data.content")
-    if not isinstance(content, dict):
-        fail("InvalidParameter", f"data.content must be an object, got {json_type(content)}")
-    return content
+    return _object(data.get("content"), "data.content")
 
 
 def _add_arn(candidates: list[tuple[str, str]], value: object, field: str, *, strict: bool) -> None:
