@@ -218,7 +218,8 @@ def _run(
     http: bool,
 ) -> dict[str, Any]:
     default_region = config.region_id or _attr(context, "region") or None
-    dry_run = config.dry_run or any(s.dry_run for s in parsed.signals)
+    # HAVIP_DRY_RUN covers everything; a manual event's DryRun covers its own signal.
+    dry_run = config.dry_run or (bool(parsed.signals) and all(s.dry_run for s in parsed.signals))
     budget = budget_seconds(config.wait_seconds, _function_timeout(context), clock.monotonic() - started)
     if http:
         budget = min(budget, HTTP_ANSWER_SECONDS)
@@ -230,7 +231,7 @@ def _run(
         vpc = _sdk_vpc(config, creds)
     engine = Failover(
         vpc or _NoVpc(),
-        Policy(config.force, config.allow_last_instance, dry_run, config.ha_vip_ids),
+        Policy(config.force, config.allow_last_instance, config.dry_run, config.ha_vip_ids),
         clock,
         Deadline(clock, budget),
         rng,
