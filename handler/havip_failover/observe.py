@@ -17,9 +17,9 @@ from typing import Any
 from .model import HaVip
 from .vpc import HaVipPage, VpcApi
 
-# A look younger than this is shared by the other HAVIPs' polls (below the 250 ms poll
-# interval, so that each poll still sees a state at most one interval old).
-REUSE_WINDOW = 0.2
+# A look that started less than this ago is shared by the other HAVIPs' polls: half the
+# 250 ms poll interval, so a HAVIP's own next poll (one interval later) always looks anew.
+REUSE_WINDOW = 0.125
 PAGE_SIZE = 50  # DescribeHaVips' maximum
 
 
@@ -60,15 +60,15 @@ class Observer:
             if seen is not None and self._monotonic() - seen[0] < REUSE_WINDOW:
                 return seen[1]
             ids = tuple(sorted(self._watched.get(region, set()) | {ha_vip_id}))
+            started = self._monotonic()  # the state seen is at least this fresh
             page = self._retrying(
                 lambda: self._vpc.describe_ha_vips(
                     region, ha_vip_ids=ids, page_size=PAGE_SIZE, timeout=self._call_timeout()
                 )
             )
-            now = self._monotonic()
             found = {h.ha_vip_id: h for h in page.havips}
             for i in ids:
-                self._seen[i] = (now, found.get(i))
+                self._seen[i] = (started, found.get(i))
             return found.get(ha_vip_id)
 
 
