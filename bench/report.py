@@ -216,8 +216,10 @@ def render(r: dict[str, Any]) -> str:
     add("")
     add(
         f"Warm process, emulator with {cf['emulator']['latency_s'] * 1000:.0f} ms API latency and a "
-        f"{cf['emulator']['unassociate_delay_s']:g} s asynchronous disassociation; {cf['runs']} runs each. "
-        "Ours: the FC entry called in-process until it returns `unassociated`. Naive: the handler returns "
+        f"{cf['emulator']['unassociate_delay_s']:g} s asynchronous disassociation (plus 0, 62, 125 or "
+        "188 ms by run, so that its end falls anywhere in our 250 ms poll cadence, not always on it); "
+        f"{cf['runs']} runs each. Ours: the FC entry called in-process until it returns `unassociated`. "
+        "Naive: the handler returns "
         f"at once, then the user's loop polls DescribeHaVips every {cf['naive_poll_interval_s']:g} s until "
         "the master is gone. Lag = confirmation time − the time the emulator finished the transition "
         "(its due time, recorded by the emulator)."

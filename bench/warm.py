@@ -171,7 +171,10 @@ def bench_confirmed(server: EmulatorServer, p: Params) -> dict[str, Any]:
 
     rows: dict[str, list[dict[str, float]]] = {"ours": [], "naive": []}
     for i in range(p.runs):
-        fresh(server, pair_seed(), latency=p.confirm_latency, delay=p.confirm_delay)
+        # A fixed 2.0 s would always fall on our 250 ms poll cadence (a lag of a few ms):
+        # the runs spread the end over the whole cadence instead, the same for both sides.
+        delay = p.confirm_delay + (i % 4) * 0.0625
+        fresh(server, pair_seed(), latency=p.confirm_latency, delay=delay)
         t0 = time.monotonic()
         response = ours(manual_event(client_token=f"bench-confirm-{i}"))
         t_end = time.monotonic()
@@ -179,7 +182,7 @@ def bench_confirmed(server: EmulatorServer, p: Params) -> dict[str, Any]:
             raise RuntimeError(f"our handler did not confirm the failover: {response!r}")
         rows["ours"].append(_confirm_row(server, t0, t_end))
 
-        fresh(server, pair_seed(), latency=p.confirm_latency, delay=p.confirm_delay)
+        fresh(server, pair_seed(), latency=p.confirm_latency, delay=delay)
         t0 = time.monotonic()
         result = naive.handler(manual_event(), None)
         t_returned = time.monotonic()
