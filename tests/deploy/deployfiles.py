@@ -18,8 +18,12 @@ README = ROOT / "README.md"
 EVENTS = ROOT / "events"
 HANDLER = ROOT / "handler"
 POLICIES = ROOT / "policies"
-# CI lays shared/ beside the checkout (../shared from the repository root).
-SCHEMA = ROOT.parent / "shared" / "schemas" / "fc3-props.schema.json"
+# The fc3 component's props schema: the team's copy in shared/ (which CI lays beside the
+# checkout) when it is there, else the copy kept in the repository, so that `make test`
+# also validates s.yaml in a plain clone. test_s_yaml checks the two are the same.
+SHARED_SCHEMA = ROOT.parent / "shared" / "schemas" / "fc3-props.schema.json"
+VENDORED_SCHEMA = ROOT / "tests" / "deploy" / "schemas" / "fc3-props.schema.json"
+SCHEMA = SHARED_SCHEMA if SHARED_SCHEMA.is_file() else VENDORED_SCHEMA
 RESOURCE = "havip-failover"
 ACCOUNT = {"AccountID": "1234567890123456"}
 
@@ -76,8 +80,8 @@ def props(env: Mapping[str, str] | None = None, config: Mapping[str, str] | None
 def schema() -> dict[str, Any]:
     if not SCHEMA.is_file():
         pytest.fail(
-            f"the fc3 props schema is missing: expected {SCHEMA} (shared/ beside the checkout, "
-            "as CI lays it out); s.yaml cannot be validated without it"
+            f"the fc3 props schema is missing: neither {SHARED_SCHEMA} (shared/ beside the checkout) "
+            f"nor {VENDORED_SCHEMA}; s.yaml cannot be validated without it"
         )
     loaded = json.loads(SCHEMA.read_text(encoding="utf-8"))
     assert isinstance(loaded, dict)

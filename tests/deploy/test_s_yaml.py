@@ -11,7 +11,15 @@ import pytest
 
 from havip_failover.config import Config
 from havip_failover.entry import budget_seconds
-from tests.deploy.deployfiles import EVERYTHING_SET, SCENARIOS, props, schema, triggers
+from tests.deploy.deployfiles import (
+    EVERYTHING_SET,
+    SCENARIOS,
+    SHARED_SCHEMA,
+    VENDORED_SCHEMA,
+    props,
+    schema,
+    triggers,
+)
 
 TRIGGER_DEFINITIONS = {"http": "IHttpTriggerConfig", "eventbridge": "IEventBridge"}
 
@@ -26,6 +34,13 @@ def _validator(sub_schema: dict[str, Any] | None = None) -> Any:
 
 def _errors(instance: Any, sub_schema: dict[str, Any] | None = None) -> list[str]:
     return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in _validator(sub_schema).iter_errors(instance)]
+
+
+def test_the_kept_schema_is_the_teams_copy() -> None:
+    # shared/ is the reference; the repository's copy must not drift from it
+    if not SHARED_SCHEMA.is_file():
+        pytest.skip(f"{SHARED_SCHEMA} is not beside this checkout: nothing to compare with")
+    assert VENDORED_SCHEMA.read_bytes() == SHARED_SCHEMA.read_bytes()
 
 
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))
