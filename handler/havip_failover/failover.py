@@ -20,12 +20,11 @@ import structlog
 
 from .decide import decide
 from .model import HaVip, Signal
-from .observe import INCIDENTS, PAGE_SIZE, Observer
+from .observe import INCIDENTS, MAX_PAGES, PAGE_SIZE, Observer
 from .vpc import MIN_CALL_TIMEOUT, VpcApi, VpcError
 
 log = structlog.get_logger("havip_failover")
 
-MAX_PAGES = 200  # 10,000 HAVIPs: far beyond any region's quota; stops a runaway listing
 MAX_PARALLEL = 8  # HAVIPs handled at once for one invocation (an HA pair rarely holds more)
 POLL_FAST = 0.25  # s: at most one DescribeHaVips per 250 ms while a disassociation finishes
 POLL_FAST_FOR = 5.0  # s of fast polling before backing off (a disassociation takes ~1-3 s)

@@ -21,6 +21,7 @@ from .vpc import HaVipPage, VpcApi
 # 250 ms poll interval, so a HAVIP's own next poll (one interval later) always looks anew.
 REUSE_WINDOW = 0.125
 PAGE_SIZE = 50  # DescribeHaVips' maximum
+MAX_PAGES = 200  # 10,000 HAVIPs: far beyond any region's quota; stops a runaway listing
 
 
 class Observer:
@@ -61,12 +62,23 @@ class Observer:
                 return seen[1]
             ids = tuple(sorted(self._watched.get(region, set()) | {ha_vip_id}))
             started = self._monotonic()  # the state seen is at least this fresh
-            page = self._retrying(
-                lambda: self._vpc.describe_ha_vips(
-                    region, ha_vip_ids=ids, page_size=PAGE_SIZE, timeout=self._call_timeout()
+            found: dict[str, HaVip] = {}
+            number = 1
+            while True:
+                page = self._retrying(
+                    lambda n=number: self._vpc.describe_ha_vips(  # type: ignore[misc]
+                        region, ha_vip_ids=ids, page_number=n, page_size=PAGE_SIZE, timeout=self._call_timeout()
+                    )
                 )
-            )
-            found = {h.ha_vip_id: h for h in page.havips}
+                found.update((h.ha_vip_id, h) for h in page.havips)
+                # An API that ignores the filter pages through everything: follow it until
+                # every id is found or the pages end (a filtering API answers in one page).
+                seen_so_far = number * PAGE_SIZE
+                if all(i in found for i in ids) or not page.havips or seen_so_far >= page.total_count:
+                    break
+                if number >= MAX_PAGES:
+                    break
+                number += 1
             for i in ids:
                 self._seen[i] = (started, found.get(i))
             return found.get(ha_vip_id)

@@ -124,3 +124,26 @@ def test_incident_lock_times_out_and_other_tokens_do_not_wait() -> None:
 def _try(locks: IncidentLocks) -> tuple[bool, bool]:
     with locks.hold("tok", 0.05) as got:
         return got
+
+
+class UnfilteredVpc(CountingVpc):
+    """An API that ignores the HaVipId filter and pages through every HAVIP."""
+
+    def describe_ha_vips(self, region_id: str, *, ha_vip_ids: Sequence[str] = (), **kw: Any) -> HaVipPage:
+        self.calls.append((str(kw.get("page_number")),))
+        everything = [HaVip(f"havip-{n:03d}", "InUse", ("i-a", "i-b")) for n in range(120)]
+        start = (kw.get("page_number", 1) - 1) * kw.get("page_size", 50)
+        return HaVipPage(everything[start : start + kw.get("page_size", 50)], len(everything), "r")
+
+
+def test_a_havip_is_found_even_when_the_api_ignores_the_filter() -> None:
+    vpc, clock = UnfilteredVpc(), Clock()
+    found = observer(vpc, clock).look("r", "havip-105")
+    assert found is not None and found.ha_vip_id == "havip-105"
+    assert vpc.calls == [("1",), ("2",), ("3",)]
+
+
+def test_a_missing_havip_on_an_unfiltering_api_stops_at_the_last_page() -> None:
+    vpc, clock = UnfilteredVpc(), Clock()
+    assert observer(vpc, clock).look("r", "havip-none") is None
+    assert len(vpc.calls) == 3
