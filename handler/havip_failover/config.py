@@ -115,10 +115,10 @@ def load(env: Mapping[str, str]) -> Config:
     if wait_raw:
         try:
             wait = float(wait_raw)
-            if not 0 < wait <= 900:
+            if not 0 <= wait <= 900:  # NaN fails this too
                 raise ValueError
         except ValueError:
-            problems.append(f"HAVIP_WAIT_SECONDS must be a number of seconds in (0, 900], got {wait_raw!r}")
+            problems.append(f"HAVIP_WAIT_SECONDS must be a number of seconds from 0 to 900, got {wait_raw!r}")
 
     endpoint = env.get("HAVIP_VPC_ENDPOINT", "").strip() or None
     if endpoint is not None:

@@ -34,6 +34,8 @@ SAFETY_MARGIN_MIN = 0.5
 # CloudMonitor gives a callback 5 s before it retries: answer the HTTP trigger within this,
 # with `pending` if the disassociation is still running (a retry then finds it done).
 HTTP_ANSWER_SECONDS = 4.0
+# With HAVIP_WAIT_SECONDS=0: time for the look and the call (with retries), no waiting after.
+NO_WAIT_CALL_SECONDS = 10.0
 
 logs.configure(os.environ.get("LOG_LEVEL", "INFO").strip() or "INFO")
 
@@ -114,11 +116,13 @@ def _attr_num(obj: Any, name: str) -> float | None:
 
 
 def budget_seconds(wait_seconds: float, function_timeout: float | None, elapsed: float = 0.0) -> float:
-    """The single deadline: min(configured wait, function timeout - safety margin)."""
+    """The single deadline: min(configured wait, function timeout - safety margin).
+    HAVIP_WAIT_SECONDS=0 means "do not wait for completion": the calls still get time."""
+    wait = wait_seconds if wait_seconds > 0 else NO_WAIT_CALL_SECONDS
     if function_timeout is None:
-        return wait_seconds
+        return wait
     margin = min(SAFETY_MARGIN_MAX, max(SAFETY_MARGIN_MIN, function_timeout * 0.1))
-    return max(0.0, min(wait_seconds, function_timeout - margin - elapsed))
+    return max(0.0, min(wait, function_timeout - margin - elapsed))
 
 
 def initialize(context: Any) -> None:
@@ -231,7 +235,13 @@ def _run(
         vpc = _sdk_vpc(config, creds)
     engine = Failover(
         vpc or _NoVpc(),
-        Policy(config.force, config.allow_last_instance, config.dry_run, config.ha_vip_ids),
+        Policy(
+            config.force,
+            config.allow_last_instance,
+            config.dry_run,
+            config.ha_vip_ids,
+            wait_for_completion=config.wait_seconds > 0,
+        ),
         clock,
         Deadline(clock, budget),
         rng,

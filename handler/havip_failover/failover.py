@@ -74,6 +74,7 @@ class Policy:
     allow_last_instance: bool = False
     dry_run: bool = False
     managed_ids: tuple[str, ...] = ()
+    wait_for_completion: bool = True  # False (HAVIP_WAIT_SECONDS=0): `pending` once accepted
 
 
 @dataclass
@@ -416,6 +417,9 @@ class Failover:
             accepted = sent = True
             out.api_request_ids.append(request_id)
             log.debug("vpc.unassociate.accepted", haVipId=ha_vip_id, requestId=request_id, force=decision.force)
+            if not self.policy.wait_for_completion:
+                out.outcome = "pending"  # accepted; completion deliberately not watched
+                return self._finish(out, start)
             # The call is asynchronous: the loop now waits (accepted turns "unassociate" into
             # "wait") and looks one interval after the call was sent.
             last_look = called_at

@@ -282,7 +282,17 @@ def test_function_timeout_bounds_the_wait(fake_vpc: FakeVpc, clock: FakeClock) -
     assert clock.now - 1000.0 < 5.0
 
 
+def test_wait_zero_calls_and_reports_pending_without_watching(fake_vpc: FakeVpc, clock: FakeClock) -> None:
+    fake_vpc.add(pair())
+    result = run(manual(HaVipId=HAVIP, InstanceId=STANDBY), fake_vpc, clock, env={"HAVIP_WAIT_SECONDS": "0"})
+    (r,) = result["results"]
+    assert (r["outcome"], r["reason"], len(r["apiRequestIds"])) == ("pending", "standby-failed", 1)
+    assert [c.action for c in fake_vpc.calls] == ["DescribeHaVips", "UnassociateHaVip"]
+
+
 def test_budget() -> None:
+    assert budget_seconds(0, 60) == 10
+    assert budget_seconds(0, 5) == 4.5
     assert budget_seconds(30, None) == 30
     assert budget_seconds(30, 60) == 30
     assert budget_seconds(30, 10) == 9.0

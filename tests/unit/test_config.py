@@ -42,6 +42,13 @@ def test_every_variable_is_read() -> None:
     assert (c.min_consecutive_failures, c.log_level) == (3, "DEBUG")
 
 
+def test_wait_seconds_zero_means_do_not_wait_and_nan_is_refused() -> None:
+    assert load({"HAVIP_WAIT_SECONDS": "0"}).wait_seconds == 0
+    for bad in ("nan", "-0.5", "901", "soon"):
+        with pytest.raises(ConfigError, match="HAVIP_WAIT_SECONDS"):
+            load({"HAVIP_WAIT_SECONDS": bad})
+
+
 def test_fc_region_is_the_default_region() -> None:
     assert load({"FC_REGION": "cn-beijing"}).region_id == "cn-beijing"
     assert load({"FC_REGION": "cn-beijing", "HAVIP_REGION_ID": "cn-shanghai"}).region_id == "cn-shanghai"
