@@ -62,9 +62,7 @@ def load(name: str) -> Any:
 def fault_matrix(rows: list[dict[str, Any]]) -> list[str]:
     matrix = [r for r in rows if r["phase"] in PHASES and r["repeat"] in ("once", "repeatedly")]
     conditions = list(dict.fromkeys(r["condition"] for r in matrix))
-    cell: dict[tuple[str, str, str], dict[str, Any]] = {
-        (r["condition"], r["phase"], r["repeat"]): r for r in rows
-    }
+    cell: dict[tuple[str, str, str], dict[str, Any]] = {(r["condition"], r["phase"], r["repeat"]): r for r in rows}
     out = [
         "Each cell: the outcome the function reported, then (→) whether the master was off the "
         "HAVIP at the end, the time taken, and the error code reported. *Once* runs with a 6 s "
