@@ -10,6 +10,7 @@ for py in $pythons; do
   ver=$("$venv/bin/python" -c 'import platform; print(platform.python_version())')
   echo "=== Python $ver ($py) ==="
   "$venv/bin/ruff" check .
+  "$venv/bin/ruff" format --check .
   "$venv/bin/mypy" --python-version "${ver%.*}" handler/havip_failover vpc_emulator tests scripts $(ls -d bench 2>/dev/null)
   "$venv/bin/python" -m pytest ${PYTEST_ARGS:-}
   ran="$ran $ver"
