@@ -20,7 +20,7 @@ import structlog
 
 from .decide import decide
 from .model import HaVip, Signal
-from .observe import INCIDENTS, MAX_PAGES, PAGE_SIZE, Observer
+from .observe import INCIDENTS, Observer, pages
 from .vpc import MIN_CALL_TIMEOUT, VpcApi, VpcError
 
 log = structlog.get_logger("havip_failover")
@@ -238,20 +238,7 @@ class Failover:
         cache_key = region + "|" + ",".join(ids)
         if cache_key in self._region_cache:
             return self._region_cache[cache_key]
-        found: list[HaVip] = []
-        page = 1
-        while True:
-            result = self._retrying(
-                lambda p=page: self.vpc.describe_ha_vips(  # type: ignore[misc]
-                    region, ha_vip_ids=ids, page_number=p, page_size=PAGE_SIZE, timeout=self._call_timeout()
-                )
-            )
-            found.extend(result.havips)
-            # TotalCount says when to stop; without it, a short page is the last one.
-            more = len(found) < result.total_count if result.total_count else len(result.havips) >= PAGE_SIZE
-            if not result.havips or not more or page >= MAX_PAGES:
-                break
-            page += 1
+        found = [h for page in pages(self.vpc, self._retrying, self._call_timeout, region, ids) for h in page]
         self._region_cache[cache_key] = found
         return found
 

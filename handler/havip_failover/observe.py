@@ -9,8 +9,9 @@ the second looks after the first has finished and finds the work done.
 
 from __future__ import annotations
 
+import functools
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -22,6 +23,27 @@ from .vpc import HaVipPage, VpcApi
 REUSE_WINDOW = 0.125
 PAGE_SIZE = 50  # DescribeHaVips' maximum
 MAX_PAGES = 200  # 10,000 HAVIPs: far beyond any region's quota; stops a runaway listing
+
+
+def pages(
+    vpc: VpcApi,
+    retrying: Callable[[Callable[[], HaVipPage]], HaVipPage],
+    call_timeout: Callable[[], float],
+    region: str,
+    ids: Sequence[str] = (),
+) -> Iterator[list[HaVip]]:
+    """DescribeHaVips page after page (filtered by `ids` when given), lazily, until the last."""
+    number, total = 1, 0
+    while True:
+        call = functools.partial(vpc.describe_ha_vips, region, ha_vip_ids=ids, page_number=number, page_size=PAGE_SIZE)
+        page = retrying(lambda: call(timeout=call_timeout()))  # noqa: B023 - called at once
+        yield page.havips
+        total += len(page.havips)
+        # TotalCount says when to stop; without it, a short page is the last one.
+        more = total < page.total_count if page.total_count else len(page.havips) >= PAGE_SIZE
+        if not page.havips or not more or number >= MAX_PAGES:
+            return
+        number += 1
 
 
 class Observer:
@@ -63,22 +85,12 @@ class Observer:
             ids = tuple(sorted(self._watched.get(region, set()) | {ha_vip_id}))
             started = self._monotonic()  # the state seen is at least this fresh
             found: dict[str, HaVip] = {}
-            number = 1
-            while True:
-                page = self._retrying(
-                    lambda n=number: self._vpc.describe_ha_vips(  # type: ignore[misc]
-                        region, ha_vip_ids=ids, page_number=n, page_size=PAGE_SIZE, timeout=self._call_timeout()
-                    )
-                )
-                found.update((h.ha_vip_id, h) for h in page.havips)
-                # An API that ignores the filter pages through everything: follow it until
-                # every id is found or the pages end (a filtering API answers in one page).
-                seen_so_far = number * PAGE_SIZE
-                if all(i in found for i in ids) or not page.havips or seen_so_far >= page.total_count:
+            # An API that ignores the filter pages through everything: follow it until every
+            # id is found or the pages end (a filtering API answers in one page).
+            for page in pages(self._vpc, self._retrying, self._call_timeout, region, ids):
+                found.update((h.ha_vip_id, h) for h in page)
+                if all(i in found for i in ids):
                     break
-                if number >= MAX_PAGES:
-                    break
-                number += 1
             for i in ids:
                 self._seen[i] = (started, found.get(i))
             return found.get(ha_vip_id)

@@ -224,10 +224,6 @@ class SdkVpc:
         self._lock = threading.Lock()
 
     @property
-    def credentials(self) -> Credentials | None:
-        return self._credentials
-
-    @property
     def scope(self) -> str:
         """Which VPC API this talks to (with the region, it scopes a ClientToken)."""
         return self._endpoint or "default"
