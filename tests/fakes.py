@@ -44,6 +44,13 @@ class FakeVpc:
     before: dict[str, list[Callable[[FakeVpc], None]]] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     tokens: dict[str, str] = field(default_factory=dict)
+    # ECS: instance -> status (an instance not listed is Running, as in a healthy pair;
+    # set "Absent" to make ECS not know it); ENI -> the instance it is attached to.
+    ecs: dict[str, str] = field(default_factory=dict)
+    enis: dict[str, str | None] = field(default_factory=dict)
+    # DescribeHaVips answers from the state as it was this many seconds of clock ago.
+    lag: float = 0.0
+    _history: list[tuple[float, dict[str, HaVip]]] = field(default_factory=list)
     _pending: dict[str, tuple[float, str]] = field(default_factory=dict)
 
     def add(self, havip: HaVip) -> None:
@@ -66,6 +73,15 @@ class FakeVpc:
                 )
                 del self._pending[hid]
 
+    def _as_of(self, at: float) -> dict[str, HaVip]:
+        """The HAVIPs as they were at clock time `at` (describe lag)."""
+        self._history.append((self.clock.now, dict(self.havips)))
+        state = self._history[0][1]
+        for when, snapshot in self._history:
+            if when <= at:
+                state = snapshot
+        return state
+
     def _maybe_fail(self, action: str) -> None:
         changes = self.before.get(action)
         if changes:
@@ -86,7 +102,7 @@ class FakeVpc:
         self.calls.append(Call("DescribeHaVips", {"region": region_id, "ids": tuple(ha_vip_ids), "page": page_number}))
         self._maybe_fail("DescribeHaVips")
         self._tick()
-        items = [h for h in self.havips.values() if h.region_id in (None, region_id)]
+        items = [h for h in self._as_of(self.clock.now - self.lag).values() if h.region_id in (None, region_id)]
         if ha_vip_ids:
             items = [h for h in items if h.ha_vip_id in ha_vip_ids]
         start = (page_number - 1) * page_size
@@ -133,6 +149,24 @@ class FakeVpc:
         request_id = f"req-unassociate-{len(self.calls)}"
         self.tokens[client_token] = request_id
         return request_id
+
+    def describe_instance_status(
+        self, region_id: str, instance_ids: Sequence[str], *, timeout: float = 5.0
+    ) -> dict[str, str]:
+        self.calls.append(Call("DescribeInstanceStatus", {"region": region_id, "ids": tuple(instance_ids)}))
+        self._maybe_fail("DescribeInstanceStatus")
+        found = {i: self.ecs.get(i, "Running") for i in instance_ids}
+        return {i: s for i, s in found.items() if s != "Absent"}
+
+    def describe_network_interfaces(
+        self, region_id: str, eni_ids: Sequence[str], *, timeout: float = 5.0
+    ) -> dict[str, str | None]:
+        self.calls.append(Call("DescribeNetworkInterfaces", {"region": region_id, "ids": tuple(eni_ids)}))
+        self._maybe_fail("DescribeNetworkInterfaces")
+        return {e: self.enis[e] for e in eni_ids if e in self.enis}
+
+    def mutations(self) -> list[Call]:
+        return [c for c in self.calls if c.action in ("UnassociateHaVip", "AssociateHaVip")]
 
     def count(self, action: str) -> int:
         return sum(1 for c in self.calls if c.action == action)

@@ -241,6 +241,8 @@ def _run(
             config.dry_run,
             config.ha_vip_ids,
             wait_for_completion=config.wait_seconds > 0,
+            require_survivor=config.require_survivor,
+            max_event_age=config.max_event_age,
         ),
         clock,
         Deadline(clock, budget),
@@ -267,7 +269,7 @@ class _NoVpc:
     def describe_ha_vips(self, *args: Any, **kwargs: Any) -> Any:
         raise AssertionError("no VPC call is needed for this invocation")
 
-    unassociate_ha_vip = describe_ha_vips
+    unassociate_ha_vip = describe_instance_status = describe_network_interfaces = describe_ha_vips
 
 
 def _result(

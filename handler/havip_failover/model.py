@@ -44,6 +44,9 @@ class Signal:
     instance_type: str | None = None  # "EcsInstance" | "NetworkInterface"
     client_token: str | None = None
     dry_run: bool | None = None
+    # When the event says it happened (UTC epoch seconds); None: the event carries no time
+    # (manual) or an unreadable one. Ages the event: an old "failed" is not acted on.
+    event_time: float | None = None
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,7 @@ class HaVip:
     ip_address: str | None = None
     vpc_id: str | None = None
     region_id: str | None = None
+    tags: tuple[tuple[str, str], ...] = ()  # DescribeHaVips Tags.Tag[] as (Key, Value)
 
 
 @dataclass

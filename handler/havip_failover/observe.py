@@ -13,6 +13,7 @@ import functools
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from .model import HaVip
@@ -23,6 +24,15 @@ from .vpc import HaVipPage, VpcApi
 REUSE_WINDOW = 0.125
 PAGE_SIZE = 50  # DescribeHaVips' maximum
 MAX_PAGES = 200  # 10,000 HAVIPs: far beyond any region's quota; stops a runaway listing
+
+
+@dataclass(frozen=True)
+class View:
+    """A HAVIP as one DescribeHaVips showed it (None: it does not exist), and the monotonic
+    time that look started: the state shown is no newer than that (a describe may lag)."""
+
+    havip: HaVip | None
+    taken_at: float
 
 
 def pages(
@@ -39,8 +49,10 @@ def pages(
         page = retrying(lambda: call(timeout=call_timeout()))  # noqa: B023 - called at once
         yield page.havips
         total += len(page.havips)
-        # TotalCount says when to stop; without it, a short page is the last one.
-        more = total < page.total_count if page.total_count else len(page.havips) >= PAGE_SIZE
+        # Read on while pages come back full, whatever TotalCount says: a TotalCount smaller
+        # than the truth must not hide a HAVIP. A short page is the last unless TotalCount
+        # promises more.
+        more = len(page.havips) >= PAGE_SIZE or total < page.total_count
         if not page.havips or not more or number >= MAX_PAGES:
             return
         number += 1
@@ -77,11 +89,13 @@ class Observer:
         with self._fetch:
             self._seen.pop(ha_vip_id, None)
 
-    def look(self, region: str, ha_vip_id: str) -> HaVip | None:
+    def look(self, region: str, ha_vip_id: str, *, not_before: float = float("-inf")) -> View:
+        """The HAVIP now: a look another HAVIP's poll started less than REUSE_WINDOW ago is
+        shared, unless it started before `not_before` (our own last call's answer)."""
         with self._fetch:
             seen = self._seen.get(ha_vip_id)
-            if seen is not None and self._monotonic() - seen[0] < REUSE_WINDOW:
-                return seen[1]
+            if seen is not None and seen[0] >= not_before and self._monotonic() - seen[0] < REUSE_WINDOW:
+                return View(seen[1], seen[0])
             ids = tuple(sorted(self._watched.get(region, set()) | {ha_vip_id}))
             started = self._monotonic()  # the state seen is at least this fresh
             found: dict[str, HaVip] = {}
@@ -93,7 +107,7 @@ class Observer:
                     break
             for i in ids:
                 self._seen[i] = (started, found.get(i))
-            return found.get(ha_vip_id)
+            return View(found.get(ha_vip_id), started)
 
 
 class IncidentLocks:

@@ -185,6 +185,18 @@ class VpcApi(Protocol):
         timeout: float = DEFAULT_READ_TIMEOUT,
     ) -> str: ...
 
+    def describe_instance_status(
+        self, region_id: str, instance_ids: Sequence[str], *, timeout: float = DEFAULT_READ_TIMEOUT
+    ) -> dict[str, str]:
+        """ECS DescribeInstanceStatus: {instance id: Status}; an unknown id is absent."""
+        ...
+
+    def describe_network_interfaces(
+        self, region_id: str, eni_ids: Sequence[str], *, timeout: float = DEFAULT_READ_TIMEOUT
+    ) -> dict[str, str | None]:
+        """ECS DescribeNetworkInterfaces: {ENI id: the instance it is attached to, or None}."""
+        ...
+
 
 def havip_from_map(m: dict[str, Any], region_id: str | None = None) -> HaVip:
     """One element of DescribeHaVips' HaVips.HaVip, as the API returns it (lowercase inner keys)."""
