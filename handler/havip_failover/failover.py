@@ -44,6 +44,7 @@ POLL_MAX = 1.0
 RETRY_BASE = 0.2  # s: first backoff after a transient error
 RETRY_CAP = 2.0
 THROTTLE_FLOOR = 0.5  # s: never hammer a throttled API faster than this
+MIN_PAUSE = 0.01  # s: less room than this for a backoff means none
 # A forced call is made only on a view whose look started at most this long ago.
 FORCE_FRESH = 1.0
 # Errors after which we cannot know whether UnassociateHaVip was applied.
@@ -588,7 +589,7 @@ class Failover:
         """Back off before retry number `retries + 1`; False when no call would fit after it.
         The last pause is shortened to leave room for one more attempt before the deadline."""
         room = self.deadline.remaining() - MIN_CALL_TIMEOUT
-        if room <= 0:
+        if room < MIN_PAUSE:  # (not <= 0: a float crumb of room would make a tight loop of calls)
             return False
         self.deadline.sleep(min(self._backoff(retries, code), room))
         return True
