@@ -83,6 +83,8 @@ def decide(
     require_survivor: bool = False,
     survivors: Mapping[str, str] | None = None,
     survivors_unreadable: bool = False,
+    forced_age: float | None = None,
+    cooldown: float = 0.0,
 ) -> Decision:
     """Decide for one (instance, HAVIP) pair. Rows in the order of the README's table.
 
@@ -93,7 +95,8 @@ def decide(
     - `master_claim`: the instance the API last said is the master (Forbidden.UnassociateMaster):
       a view that names another master predates that answer;
     - `survivors`: ECS status of every other associated node (None: not read yet);
-      `survivors_unreadable`: ECS could not be read (throttled past the deadline, no permission).
+      `survivors_unreadable`: ECS could not be read (throttled past the deadline, no permission);
+    - `forced_age`: seconds since the function last forced a master off this HAVIP (its record).
     """
     screened = screen(state=state, event_age=event_age, max_event_age=max_event_age)
     if screened is not None:
@@ -134,6 +137,10 @@ def decide(
         return Decision("skip", "master-force-not-requested")
     if not ordered and is_master and force_policy != "auto":
         return Decision("skip", "master-force-never")
+    if not ordered and is_master and forced_age is not None and 0 <= forced_age < cooldown:
+        # Flap suppression: a pair whose master was just forced off is not forced again
+        # automatically; a person can still order it.
+        return Decision("skip", "cooldown")
     reason = "master-failed" if is_master else "standby-failed"
     force = bool(requested_force) if ordered else is_master
 
@@ -149,3 +156,95 @@ def decide(
         if not any((survivors or {}).get(i) == RUNNING for i in others):
             return Decision("skip", "no-running-survivor")
     return Decision("unassociate", reason, force=force, instance_type=instance_type)
+
+
+# ---- the lifecycle: what a managed pair needs, from its view, its record and ECS -------------
+
+NOT_UP = frozenset({"Stopped", "Stopping", "Absent"})  # ECS proves these nodes are not serving
+
+PlanKind = Literal["failover", "failback", "mark-up", "mark-down", "forget"]
+
+
+@dataclass(frozen=True)
+class Plan:
+    kind: PlanKind
+    node: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Assessment:
+    plans: tuple[Plan, ...]
+    degraded: bool
+    expected_nodes: int
+    restore: tuple[str, ...]  # what would make the pair whole again, for people
+    waiting: tuple[str, ...]  # what is held back and why (failback hold, busy HAVIP)
+
+
+def assess(
+    *,
+    havip: HaVip,
+    removed: Mapping[str, tuple[float, int]],
+    up_since: Mapping[str, float],
+    ecs: Mapping[str, str],
+    now: float,
+    failback: str = "off",
+    hold: float = 300.0,
+) -> Assessment:
+    """What a pair needs now. `removed`: node -> (when the function took it off, how many nodes
+    the HAVIP held before); `up_since`: node -> first seen Running again; `ecs`: node -> status
+    ("Absent" when ECS does not know it). Pure: the reconciler acts on the plans, inspect shows them."""
+    nodes = havip.associated_instances
+    master = havip.master_instance_id
+    plans: list[Plan] = []
+    restore: list[str] = []
+    waiting: list[str] = []
+    settled = havip.status in ACTIONABLE_STATUSES
+    if not settled:
+        waiting.append(f"the HAVIP is {havip.status or 'in an unknown status'}: nothing is done until it settles")
+    master_status = ecs.get(master, "Absent") if master else None
+    if settled and master and master_status in NOT_UP:
+        if any(ecs.get(n) == RUNNING for n in nodes if n != master):
+            plans.append(Plan("failover", master, f"master-{master_status.lower()}"))
+        else:
+            waiting.append(f"the master {master} is {master_status} but no other node is Running: kept")
+    expected = max([2, *(size for _, size in removed.values())])
+    for node, (at, size) in sorted(removed.items()):
+        status = ecs.get(node, "Absent")
+        if node in nodes:
+            plans.append(Plan("forget", node, "back-on-the-havip"))  # a person (or a failback) put it back
+            continue
+        if status == "Absent":
+            plans.append(Plan("forget", node, "instance-gone"))
+            restore.append(
+                f"{node}, taken off at {int(at)}, no longer exists: associate a new node with AssociateHaVip"
+            )
+            continue
+        if status != RUNNING:
+            if node in up_since:
+                plans.append(Plan("mark-down", node, f"ecs-{status.lower()}"))
+            restore.append(
+                f"{node} was taken off at {int(at)} and is {status}: start it"
+                + ("; it is re-associated as standby once Running" if failback == "standby" else "")
+            )
+            continue
+        if failback != "standby":
+            restore.append(f"{node} is Running again: associate it (AssociateHaVip), or set HAVIP_FAILBACK=standby")
+            continue
+        since = up_since.get(node)
+        if since is None:
+            plans.append(Plan("mark-up", node, "running-again"))
+            waiting.append(f"{node} is Running again: re-associated after {int(hold)} s")
+        elif now - since < hold:
+            waiting.append(f"{node} is Running since {int(since)}: re-associated after {int(hold)} s")
+        elif len(nodes) >= size:
+            # Someone already made the pair whole (another node): never more than it held.
+            plans.append(Plan("forget", node, "pair-already-whole"))
+        elif not settled or any(p.kind == "failover" for p in plans):
+            waiting.append(f"{node} waits for the HAVIP to settle before it is re-associated")
+        else:
+            plans.append(Plan("failback", node, "failback-standby"))
+    degraded = len(nodes) < expected
+    if degraded and not restore:
+        restore.append(f"the HAVIP holds {len(nodes)} of {expected} nodes: associate another node (AssociateHaVip)")
+    return Assessment(tuple(plans), degraded, expected, tuple(restore), tuple(waiting))

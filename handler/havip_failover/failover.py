@@ -29,6 +29,7 @@ from typing import Any, Literal, Protocol
 
 import structlog
 
+from . import record
 from .decide import Decision, decide, screen
 from .model import HaVip, Signal
 from .observe import INCIDENTS, Observer, View, pages
@@ -155,6 +156,8 @@ class Policy:
     wait_for_completion: bool = True  # False (HAVIP_WAIT_SECONDS=0): `pending` once accepted
     require_survivor: bool = True  # take a node off only while another one is Running (ECS)
     max_event_age: float = 600.0  # seconds; 0: no limit
+    cooldown: float = 300.0  # seconds after a forced master removal before another automatic one
+    keep_record: bool = True  # tag the HAVIP with what was removed (failback, cooldown)
 
 
 @dataclass
@@ -402,6 +405,7 @@ class Failover:
                 continue
             out = drive.out
             out.after = drive.view.havip
+            forced_at = record.parse(drive.view.havip.tags).forced_at if drive.view.havip else None
             decision = decide(
                 state=signal.state,
                 instance_id=instance,
@@ -416,6 +420,8 @@ class Failover:
                 require_survivor=self.policy.require_survivor,
                 survivors=drive.survivors,
                 survivors_unreadable=drive.survivors_error is not None,
+                forced_age=None if forced_at is None else self.wall() - forced_at,
+                cooldown=self.policy.cooldown,
             )
             action = decision.action
             if action == "check-survivors":
@@ -534,15 +540,29 @@ class Failover:
             return Step.OBSERVE
         facts.answered(self.clock.monotonic())
         facts.removed[signal.instance_id] = "accepted"
+        held = len(drive.view.havip.associated_instances) if drive.view and drive.view.havip else 2
         drive.spent()
         out.api_request_ids.append(request_id)
         log.debug("vpc.unassociate.accepted", haVipId=ha_vip_id, requestId=request_id, force=decision.force)
+        if self.policy.keep_record:
+            # Within the first poll interval, so it costs the confirmation nothing.
+            self._tag(
+                region, ha_vip_id, record.removal_tags(signal.instance_id, self.wall(), held, forced=decision.force)
+            )
         if not self.policy.wait_for_completion:
             out.outcome = "pending"  # accepted; completion deliberately not watched
             return None
         # The call is asynchronous: watch it, first one interval after the call was sent.
         drive.view_taken_at = called_at
         return Step.WAIT
+
+    def _tag(self, region: str, ha_vip_id: str, tags: dict[str, str]) -> None:
+        """Write to the HAVIP's record. A failure is logged, never fails the failover: without
+        the record the node is simply never put back automatically (the safe side)."""
+        try:
+            self.vpc.tag_resources(region, ha_vip_id, tags, timeout=min(self._call_timeout(), 2.0))
+        except VpcError as err:
+            log.warning("havip.record.failed", haVipId=ha_vip_id, code=err.code, message=err.message, tags=sorted(tags))
 
     def _read_survivors(self, drive: _Drive, region: str, facts: HavipFacts) -> None:
         """The ECS state of every other node the HAVIP will still hold (ENIs: of their instance)."""

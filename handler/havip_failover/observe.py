@@ -41,11 +41,15 @@ def pages(
     call_timeout: Callable[[], float],
     region: str,
     ids: Sequence[str] = (),
+    *,
+    tags: Sequence[tuple[str, str]] = (),
 ) -> Iterator[list[HaVip]]:
-    """DescribeHaVips page after page (filtered by `ids` when given), lazily, until the last."""
+    """DescribeHaVips page after page (filtered by `ids` / `tags` when given), lazily, until the last."""
     number, total = 1, 0
     while True:
-        call = functools.partial(vpc.describe_ha_vips, region, ha_vip_ids=ids, page_number=number, page_size=PAGE_SIZE)
+        call = functools.partial(
+            vpc.describe_ha_vips, region, ha_vip_ids=ids, page_number=number, page_size=PAGE_SIZE, **_tag_filter(tags)
+        )
         page = retrying(lambda: call(timeout=call_timeout()))  # noqa: B023 - called at once
         yield page.havips
         total += len(page.havips)
@@ -56,6 +60,11 @@ def pages(
         if not page.havips or not more or number >= MAX_PAGES:
             return
         number += 1
+
+
+def _tag_filter(tags: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    # Passed only when set, so an adapter without the tag filter still serves id lookups.
+    return {"tags": tuple(tags)} if tags else {}
 
 
 class Observer:

@@ -13,7 +13,7 @@ and `VpcError`.
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -168,6 +168,7 @@ class VpcApi(Protocol):
         region_id: str,
         *,
         ha_vip_ids: Sequence[str] = (),
+        tags: Sequence[tuple[str, str]] = (),
         page_number: int = 1,
         page_size: int = 50,
         timeout: float = DEFAULT_READ_TIMEOUT,
@@ -190,6 +191,25 @@ class VpcApi(Protocol):
     ) -> dict[str, str]:
         """ECS DescribeInstanceStatus: {instance id: Status}; an unknown id is absent."""
         ...
+
+    def associate_ha_vip(
+        self,
+        region_id: str,
+        ha_vip_id: str,
+        instance_id: str,
+        *,
+        instance_type: str,
+        client_token: str,
+        timeout: float = DEFAULT_READ_TIMEOUT,
+    ) -> str: ...
+
+    def tag_resources(
+        self, region_id: str, ha_vip_id: str, tags: Mapping[str, str], *, timeout: float = DEFAULT_READ_TIMEOUT
+    ) -> str: ...
+
+    def untag_resources(
+        self, region_id: str, ha_vip_id: str, keys: Sequence[str], *, timeout: float = DEFAULT_READ_TIMEOUT
+    ) -> str: ...
 
     def describe_network_interfaces(
         self, region_id: str, eni_ids: Sequence[str], *, timeout: float = DEFAULT_READ_TIMEOUT

@@ -303,7 +303,12 @@ def test_wait_zero_calls_and_reports_pending_without_watching(fake_vpc: FakeVpc,
     result = run(manual(HaVipId=HAVIP, InstanceId=STANDBY), fake_vpc, clock, env={"HAVIP_WAIT_SECONDS": "0"})
     (r,) = result["results"]
     assert (r["outcome"], r["reason"], len(r["apiRequestIds"])) == ("pending", "standby-failed", 1)
-    assert [c.action for c in fake_vpc.calls] == ["DescribeHaVips", "DescribeInstanceStatus", "UnassociateHaVip"]
+    assert [c.action for c in fake_vpc.calls] == [
+        "DescribeHaVips",
+        "DescribeInstanceStatus",
+        "UnassociateHaVip",
+        "TagResources",  # the record on the HAVIP
+    ]
 
 
 def test_budget() -> None:
