@@ -31,6 +31,10 @@ VARIABLES = (
     "HAVIP_MIN_CONSECUTIVE_FAILURES",
     "HAVIP_REQUIRE_SURVIVOR",
     "HAVIP_MAX_EVENT_AGE_SECONDS",
+    "HAVIP_TAG",
+    "HAVIP_FAILBACK",
+    "HAVIP_FAILBACK_HOLD_SECONDS",
+    "HAVIP_COOLDOWN_SECONDS",
     "LOG_LEVEL",
 )
 
@@ -60,6 +64,10 @@ class Config:
     log_level: str = "INFO"
     require_survivor: bool = True
     max_event_age: float = 600.0
+    tag: tuple[str, str] | None = None  # HAVIP_TAG key=value: HAVIPs opted in from the console
+    failback: str = "off"  # "off" | "standby"
+    failback_hold: float = 300.0
+    cooldown: float = 300.0
 
     def __repr__(self) -> str:
         token = "set" if self.callback_token else "unset"
@@ -69,7 +77,8 @@ class Config:
             f"wait_seconds={self.wait_seconds}, vpc_endpoint={self.vpc_endpoint!r}, "
             f"vpc_protocol={self.vpc_protocol!r}, ecs_endpoint={self.ecs_endpoint!r}, callback_token=<{token}>, "
             f"min_consecutive_failures={self.min_consecutive_failures}, log_level={self.log_level!r}, "
-            f"require_survivor={self.require_survivor}, max_event_age={self.max_event_age})"
+            f"require_survivor={self.require_survivor}, max_event_age={self.max_event_age}, tag={self.tag!r}, "
+            f"failback={self.failback!r}, failback_hold={self.failback_hold}, cooldown={self.cooldown})"
         )
 
     def public(self) -> dict[str, object]:
@@ -89,6 +98,10 @@ class Config:
             "logLevel": self.log_level,
             "requireSurvivor": self.require_survivor,
             "maxEventAgeSeconds": self.max_event_age,
+            "tag": "=".join(self.tag) if self.tag else None,
+            "failback": self.failback,
+            "failbackHoldSeconds": self.failback_hold,
+            "cooldownSeconds": self.cooldown,
         }
 
 
@@ -162,17 +175,26 @@ def load(env: Mapping[str, str]) -> Config:
 
     require_survivor = _bool(env, "HAVIP_REQUIRE_SURVIVOR", problems, default=True)
 
-    max_age = 600.0
-    age_raw = env.get("HAVIP_MAX_EVENT_AGE_SECONDS", "").strip()
-    if age_raw:
-        try:
-            max_age = float(age_raw)
-            if not 0 <= max_age <= 7 * 86400:  # NaN fails this too
-                raise ValueError
-        except ValueError:
+    max_age = _seconds(env, "HAVIP_MAX_EVENT_AGE_SECONDS", 600.0, 7 * 86400, problems, zero="no limit")
+    hold = _seconds(env, "HAVIP_FAILBACK_HOLD_SECONDS", 300.0, 86400, problems)
+    cooldown = _seconds(env, "HAVIP_COOLDOWN_SECONDS", 300.0, 86400, problems, zero="off")
+
+    tag: tuple[str, str] | None = None
+    tag_raw = env.get("HAVIP_TAG", "").strip()
+    if tag_raw:
+        key, sep, value = tag_raw.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key or len(key) > 128 or len(value) > 128 or key.lower().startswith(("aliyun", "acs:")):
             problems.append(
-                f"HAVIP_MAX_EVENT_AGE_SECONDS must be a number of seconds from 0 (no limit) to 604800, got {age_raw!r}"
+                f"HAVIP_TAG must be key=value (a tag key of at most 128 characters, not starting with aliyun "
+                f"or acs:), got {tag_raw!r}"
             )
+        else:
+            tag = (key, value)
+
+    failback = env.get("HAVIP_FAILBACK", "off").strip().lower() or "off"
+    if failback not in ("off", "standby"):
+        problems.append(f"HAVIP_FAILBACK must be off or standby, got {env.get('HAVIP_FAILBACK')!r}")
 
     level = env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
     if level == "WARN":
@@ -201,7 +223,28 @@ def load(env: Mapping[str, str]) -> Config:
         log_level=level,
         require_survivor=require_survivor,
         max_event_age=max_age,
+        tag=tag,
+        failback=failback,
+        failback_hold=hold,
+        cooldown=cooldown,
     )
+
+
+def _seconds(
+    env: Mapping[str, str], name: str, default: float, most: float, problems: list[str], *, zero: str = ""
+) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+        if not 0 <= value <= most:  # NaN fails this too
+            raise ValueError
+    except ValueError:
+        meaning = f" (0: {zero})" if zero else ""
+        problems.append(f"{name} must be a number of seconds from 0{meaning} to {int(most)}, got {raw!r}")
+        return default
+    return value
 
 
 def _endpoint(env: Mapping[str, str], name: str, problems: list[str]) -> str | None:

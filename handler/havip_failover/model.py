@@ -22,6 +22,7 @@ SourceName = Literal[
     "eventbridge-cms-alert",
     "manual",
     "health-check",
+    "reconcile",
 ]
 
 
@@ -96,4 +97,6 @@ class Parsed:
     """What one invocation's event said: the signals, and how it arrived."""
 
     signals: list[Signal] = field(default_factory=list)
-    envelope: str = "direct"  # "direct" | "http" | "eventbridge-batch"
+    envelope: str = "direct"  # "direct" | "http" | "eventbridge-batch" | "timer"
+    reconcile: bool = False  # FC's timer: reconcile every managed HAVIP
+    inspect: bool = False  # a read-only view of every managed pair (GET on the HTTP trigger)
