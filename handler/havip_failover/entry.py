@@ -93,12 +93,14 @@ def _attr(obj: Any, *names: str) -> str | None:
 
 def _sdk_vpc(config: Config, creds: Credentials | None) -> SdkVpc:
     # STS credentials rotate: a new set gets a new client, the old one is dropped.
-    key = (config.vpc_endpoint, config.vpc_protocol, creds)
+    key = (config.vpc_endpoint, config.ecs_endpoint, config.vpc_protocol, creds)
     with _lock:
         vpc = _vpc_cache.get(key)
         if vpc is None:
             _vpc_cache.clear()
-            vpc = SdkVpc(creds, endpoint=config.vpc_endpoint, protocol=config.vpc_protocol)
+            vpc = SdkVpc(
+                creds, endpoint=config.vpc_endpoint, ecs_endpoint=config.ecs_endpoint, protocol=config.vpc_protocol
+            )
             _vpc_cache[key] = vpc
         return vpc
 

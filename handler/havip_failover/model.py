@@ -89,7 +89,8 @@ class HaVip:
     ip_address: str | None = None
     vpc_id: str | None = None
     region_id: str | None = None
-    tags: tuple[tuple[str, str], ...] = ()  # DescribeHaVips Tags.Tag[] as (Key, Value)
+    # DescribeHaVips' HaVips.HaVip[].Tags.Tag[] as (Key, Value), in the API's order.
+    tags: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass

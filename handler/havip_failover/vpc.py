@@ -1,10 +1,11 @@
-"""The VPC API as this function uses it: two calls, timeouts, and error classification.
+"""The VPC and ECS APIs as this function uses them: the calls, timeouts, error classification.
 
 `SdkVpc` drives the official SDK: alibabacloud-tea-openapi's `call_api`, with exactly the
-`Params` and query that the generated alibabacloud-vpc20160428 client builds for
-DescribeHaVips and UnassociateHaVip (tests/unit/test_vpc_sdk.py proves they match). The
-generated client module imports its ~2,000 model modules eagerly — about 0.8 s and 20 MB
-of a cold start, for two requests; the generic call is how the SDK lets us skip that.
+`Params` and query (key order included) that the generated alibabacloud-vpc20160428 and
+alibabacloud-ecs20140526 clients build for each call (tests/unit/test_vpc_sdk.py proves the
+requests identical on the wire). A generated client module imports its ~2,000 model modules
+eagerly — about 0.8 s and 20 MB of a cold start each, for a handful of requests; the generic
+call is how the SDK lets us skip that, and why the ECS package is not a runtime dependency.
 The SDK is imported on first use, not at module import: a recovery event or a rejected
 event never pays for it. Everything above this module sees only `VpcApi`, `HaVipPage`
 and `VpcError`.
@@ -13,6 +14,7 @@ and `VpcError`.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
@@ -68,6 +70,8 @@ AUTH_CODES = frozenset(
 )
 
 API_VERSION = "2016-04-28"
+ECS_API_VERSION = "2014-05-26"
+Service = Literal["vpc", "ecs"]
 # alibabacloud_vpc20160428.client.Client's endpoint map (regions that do not follow
 # vpc.<region>.aliyuncs.com); tests/unit/test_vpc_sdk.py keeps it in step with the SDK.
 ENDPOINT_MAP = {
@@ -108,6 +112,52 @@ ENDPOINT_MAP = {
     "eu-west-1-oxs": "vpc-nebula.cn-shenzhen-cloudstone.aliyuncs.com",
     "rus-west-1-pop": "vpc.aliyuncs.com",
 }
+
+# alibabacloud_ecs20140526.client.Client's endpoint map; else ecs.<region>.aliyuncs.com.
+ECS_ENDPOINT_MAP = {
+    "cn-hangzhou": "ecs-cn-hangzhou.aliyuncs.com",
+    "cn-shanghai-finance-1": "ecs-cn-hangzhou.aliyuncs.com",
+    "cn-shenzhen-finance-1": "ecs-cn-hangzhou.aliyuncs.com",
+    "cn-north-2-gov-1": "ecs.aliyuncs.com",
+    "ap-northeast-2-pop": "ecs.aliyuncs.com",
+    "cn-beijing-finance-pop": "ecs.aliyuncs.com",
+    "cn-beijing-gov-1": "ecs.aliyuncs.com",
+    "cn-beijing-nu16-b01": "ecs-cn-hangzhou.aliyuncs.com",
+    "cn-edge-1": "ecs.cn-qingdao-nebula.aliyuncs.com",
+    "cn-fujian": "ecs-cn-hangzhou.aliyuncs.com",
+    "cn-haidian-cm12-c01": "ecs-cn-hangzhou.aliyuncs.com",
+    "cn-hangzhou-bj-b01": "ecs-cn-hangzhou.aliyuncs.com",
+    "cn-hangzhou-finance": "ecs.aliyuncs.com",
+    "cn-hangzhou-internal-prod-1": "ecs-cn-hangzhou.aliyuncs.com",
+    "cn-hangzhou-internal-test-1": "ecs-cn-hangzhou.aliyuncs.com",
+    "cn-hangzhou-internal-test-2": "ecs-cn-hangzhou.aliyuncs.com",
+    "cn-hangzhou-internal-test-3": "ecs-cn-hangzhou.aliyuncs.com",
+    "cn-hangzhou-test-306": "ecs-cn-hangzhou.aliyuncs.com",
+    "cn-hongkong-finance-pop": "ecs.aliyuncs.com",
+    "cn-huhehaote-nebula-1": "ecs.cn-qingdao-nebula.aliyuncs.com",
+    "cn-shanghai-et15-b01": "ecs-cn-hangzhou.aliyuncs.com",
+    "cn-shanghai-et2-b01": "ecs-cn-hangzhou.aliyuncs.com",
+    "cn-shanghai-inner": "ecs.aliyuncs.com",
+    "cn-shanghai-internal-test-1": "ecs-cn-hangzhou.aliyuncs.com",
+    "cn-shenzhen-inner": "ecs.aliyuncs.com",
+    "cn-shenzhen-st4-d01": "ecs-cn-hangzhou.aliyuncs.com",
+    "cn-shenzhen-su18-b01": "ecs-cn-hangzhou.aliyuncs.com",
+    "cn-wuhan": "ecs.aliyuncs.com",
+    "cn-yushanfang": "ecs.aliyuncs.com",
+    "cn-zhangbei": "ecs.aliyuncs.com",
+    "cn-zhangbei-na61-b01": "ecs-cn-hangzhou.aliyuncs.com",
+    "cn-zhangjiakou-na62-a01": "ecs.cn-zhangjiakou.aliyuncs.com",
+    "cn-zhengzhou-nebula-1": "ecs.cn-qingdao-nebula.aliyuncs.com",
+    "eu-west-1-oxs": "ecs.cn-shenzhen-cloudstone.aliyuncs.com",
+    "rus-west-1-pop": "ecs.aliyuncs.com",
+}
+
+# ECS limits: InstanceId.N / NetworkInterfaceId.N take at most 100 ids per call;
+# DescribeInstanceStatus pages at most 50; DescribeNetworkInterfaces at most 100.
+ECS_IDS_PER_CALL = 100
+INSTANCE_STATUS_PAGE_SIZE = 50
+ENI_PAGE_SIZE = 100
+HAVIP_RESOURCE_TYPE = "HAVIP"
 
 DEFAULT_CONNECT_TIMEOUT = 2.0  # seconds; a VPC endpoint answers a connect in milliseconds
 DEFAULT_READ_TIMEOUT = 5.0  # seconds; both calls return in well under a second when healthy
@@ -161,7 +211,8 @@ class Credentials:
 
 
 class VpcApi(Protocol):
-    """The two calls the function makes. `timeout` bounds the whole call, in seconds."""
+    """The calls the function makes. `timeout` bounds the whole call (every page of it), in
+    seconds. Every failure is a VpcError, ECS ones included."""
 
     def describe_ha_vips(
         self,
@@ -172,7 +223,9 @@ class VpcApi(Protocol):
         page_number: int = 1,
         page_size: int = 50,
         timeout: float = DEFAULT_READ_TIMEOUT,
-    ) -> HaVipPage: ...
+    ) -> HaVipPage:
+        """One page. `tags`: only HAVIPs carrying all of these (Key, Value) pairs."""
+        ...
 
     def unassociate_ha_vip(
         self,
@@ -186,12 +239,6 @@ class VpcApi(Protocol):
         timeout: float = DEFAULT_READ_TIMEOUT,
     ) -> str: ...
 
-    def describe_instance_status(
-        self, region_id: str, instance_ids: Sequence[str], *, timeout: float = DEFAULT_READ_TIMEOUT
-    ) -> dict[str, str]:
-        """ECS DescribeInstanceStatus: {instance id: Status}; an unknown id is absent."""
-        ...
-
     def associate_ha_vip(
         self,
         region_id: str,
@@ -201,20 +248,51 @@ class VpcApi(Protocol):
         instance_type: str,
         client_token: str,
         timeout: float = DEFAULT_READ_TIMEOUT,
-    ) -> str: ...
+    ) -> str:
+        """AssociateHaVip; the RequestId. Asynchronous: the HAVIP shows Associating, then InUse."""
+        ...
 
     def tag_resources(
-        self, region_id: str, ha_vip_id: str, tags: Mapping[str, str], *, timeout: float = DEFAULT_READ_TIMEOUT
-    ) -> str: ...
+        self,
+        region_id: str,
+        ha_vip_id: str,
+        tags: Mapping[str, str],
+        *,
+        timeout: float = DEFAULT_READ_TIMEOUT,
+    ) -> str:
+        """Add or overwrite tags on the HAVIP; the RequestId ("" when `tags` is empty: no call)."""
+        ...
 
     def untag_resources(
-        self, region_id: str, ha_vip_id: str, keys: Sequence[str], *, timeout: float = DEFAULT_READ_TIMEOUT
-    ) -> str: ...
+        self,
+        region_id: str,
+        ha_vip_id: str,
+        keys: Sequence[str],
+        *,
+        timeout: float = DEFAULT_READ_TIMEOUT,
+    ) -> str:
+        """Remove these tag keys from the HAVIP; the RequestId ("" when `keys` is empty: no call)."""
+        ...
+
+    def describe_instance_status(
+        self,
+        region_id: str,
+        instance_ids: Sequence[str],
+        *,
+        timeout: float = DEFAULT_READ_TIMEOUT,
+    ) -> dict[str, str]:
+        """ECS status by instance id (Pending/Running/Starting/Stopping/Stopped); an unknown
+        (released) instance is absent."""
+        ...
 
     def describe_network_interfaces(
-        self, region_id: str, eni_ids: Sequence[str], *, timeout: float = DEFAULT_READ_TIMEOUT
+        self,
+        region_id: str,
+        eni_ids: Sequence[str],
+        *,
+        timeout: float = DEFAULT_READ_TIMEOUT,
     ) -> dict[str, str | None]:
-        """ECS DescribeNetworkInterfaces: {ENI id: the instance it is attached to, or None}."""
+        """The instance each ENI is attached to (None: detached); an unknown ENI is absent."""
         ...
 
 
@@ -231,28 +309,44 @@ def havip_from_map(m: dict[str, Any], region_id: str | None = None) -> HaVip:
         ip_address=m.get("IpAddress"),
         vpc_id=m.get("VpcId"),
         region_id=m.get("RegionId") or region_id,
+        tags=tags_from_map(m.get("Tags")),
+    )
+
+
+def tags_from_map(raw: Any) -> tuple[tuple[str, str], ...]:
+    """`Tags.Tag[] {Key, Value}` (or a bare list of them) -> (Key, Value) pairs, API order."""
+    items = raw.get("Tag") if isinstance(raw, dict) else raw
+    if not isinstance(items, list):
+        return ()
+    return tuple(
+        (str(t.get("Key") or ""), str(t.get("Value") or "")) for t in items if isinstance(t, dict) and t.get("Key")
     )
 
 
 class SdkVpc:
-    """VpcApi over the official SDK. One SDK client per region, built on first use and kept:
-    warm invocations reuse it and the SDK's pooled HTTP connections."""
+    """VpcApi over the official SDK. One SDK client per (service, region), built on first use
+    and kept: warm invocations reuse it and the SDK's pooled HTTP connections.
+
+    `endpoint` / `ecs_endpoint`: host[:port] of the VPC / ECS API (default: the generated
+    client's endpoint for the region). Both use `protocol`."""
 
     def __init__(
         self,
         credentials: Credentials | None,
         *,
         endpoint: str | None = None,
+        ecs_endpoint: str | None = None,
         protocol: str = "https",
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         read_timeout: float = DEFAULT_READ_TIMEOUT,
     ) -> None:
         self._credentials = credentials
         self._endpoint = endpoint
+        self._ecs_endpoint = ecs_endpoint
         self._protocol = protocol
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
-        self._clients: dict[str, Any] = {}
+        self._clients: dict[tuple[Service, str], Any] = {}
         self._lock = threading.Lock()
 
     @property
@@ -260,18 +354,19 @@ class SdkVpc:
         """Which VPC API this talks to (with the region, it scopes a ClientToken)."""
         return self._endpoint or "default"
 
-    def _client(self, region_id: str) -> Any:
-        client = self._clients.get(region_id)
+    def _client(self, region_id: str, service: Service = "vpc") -> Any:
+        key = (service, region_id)
+        client = self._clients.get(key)
         if client is not None:
             return client
         with self._lock:
-            client = self._clients.get(region_id)
+            client = self._clients.get(key)
             if client is None:
-                client = self._new_client(region_id)
-                self._clients[region_id] = client
+                client = self._new_client(region_id, service)
+                self._clients[key] = client
             return client
 
-    def _new_client(self, region_id: str) -> Any:
+    def _new_client(self, region_id: str, service: Service) -> Any:
         if self._credentials is None:
             raise VpcError(
                 "NoCredentials",
@@ -287,7 +382,11 @@ class SdkVpc:
             access_key_secret=self._credentials.access_key_secret,
             security_token=self._credentials.security_token or None,
             region_id=region_id,
-            endpoint=self._endpoint or default_endpoint(region_id),
+            endpoint=(
+                (self._endpoint or default_endpoint(region_id))
+                if service == "vpc"
+                else (self._ecs_endpoint or default_ecs_endpoint(region_id))
+            ),
             protocol=self._protocol,
             connect_timeout=int(self._connect_timeout * 1000),
             read_timeout=int(self._read_timeout * 1000),
@@ -314,13 +413,20 @@ class SdkVpc:
         region_id: str,
         *,
         ha_vip_ids: Sequence[str] = (),
+        tags: Sequence[tuple[str, str]] = (),
         page_number: int = 1,
         page_size: int = 50,
         timeout: float = DEFAULT_READ_TIMEOUT,
     ) -> HaVipPage:
-        query: dict[str, Any] = {"PageNumber": page_number, "PageSize": page_size, "RegionId": region_id}
+        # Keys in the generated client's order (it goes onto the wire as built).
+        query: dict[str, Any] = {}
         if ha_vip_ids:
             query["Filter"] = [{"Key": "HaVipId", "Value": list(ha_vip_ids)}]
+        query["PageNumber"] = page_number
+        query["PageSize"] = page_size
+        query["RegionId"] = region_id
+        if tags:
+            query["Tags"] = [{"Key": k, "Value": v} for k, v in tags]
         body = self._call("DescribeHaVips", region_id, query, timeout)
         items = (body.get("HaVips") or {}).get("HaVip") or []
         return HaVipPage(
@@ -351,14 +457,154 @@ class SdkVpc:
         body = self._call("UnassociateHaVip", region_id, query, timeout)
         return str(body.get("RequestId") or "")
 
-    def _call(self, action: str, region_id: str, query: dict[str, Any], timeout: float) -> dict[str, Any]:
-        client = self._client(region_id)
+    def associate_ha_vip(
+        self,
+        region_id: str,
+        ha_vip_id: str,
+        instance_id: str,
+        *,
+        instance_type: str,
+        client_token: str,
+        timeout: float = DEFAULT_READ_TIMEOUT,
+    ) -> str:
+        query = {
+            "ClientToken": client_token,
+            "HaVipId": ha_vip_id,
+            "InstanceId": instance_id,
+            "InstanceType": instance_type,
+            "RegionId": region_id,
+        }
+        body = self._call("AssociateHaVip", region_id, query, timeout)
+        return str(body.get("RequestId") or "")
+
+    def tag_resources(
+        self,
+        region_id: str,
+        ha_vip_id: str,
+        tags: Mapping[str, str],
+        *,
+        timeout: float = DEFAULT_READ_TIMEOUT,
+    ) -> str:
+        if not tags:
+            return ""
+        query = {
+            "RegionId": region_id,
+            "ResourceId": [ha_vip_id],
+            "ResourceType": HAVIP_RESOURCE_TYPE,
+            "Tag": [{"Key": k, "Value": v} for k, v in tags.items()],
+        }
+        body = self._call("TagResources", region_id, query, timeout)
+        return str(body.get("RequestId") or "")
+
+    def untag_resources(
+        self,
+        region_id: str,
+        ha_vip_id: str,
+        keys: Sequence[str],
+        *,
+        timeout: float = DEFAULT_READ_TIMEOUT,
+    ) -> str:
+        if not keys:
+            return ""  # the API would need All=true to mean "every tag": never implied here
+        query = {
+            "RegionId": region_id,
+            "ResourceId": [ha_vip_id],
+            "ResourceType": HAVIP_RESOURCE_TYPE,
+            "TagKey": list(keys),
+        }
+        body = self._call("UnTagResources", region_id, query, timeout)
+        return str(body.get("RequestId") or "")
+
+    def describe_instance_status(
+        self,
+        region_id: str,
+        instance_ids: Sequence[str],
+        *,
+        timeout: float = DEFAULT_READ_TIMEOUT,
+    ) -> dict[str, str]:
+        budget = _Budget(timeout)
+        out: dict[str, str] = {}
+        for chunk in _chunks(instance_ids, ECS_IDS_PER_CALL):
+            for body in self._pages(
+                "DescribeInstanceStatus",
+                region_id,
+                "InstanceId",
+                chunk,
+                page_size=INSTANCE_STATUS_PAGE_SIZE,
+                budget=budget,
+            ):
+                items = (body.get("InstanceStatuses") or {}).get("InstanceStatus") or []
+                for item in items:
+                    if isinstance(item, dict) and item.get("InstanceId"):
+                        out[str(item["InstanceId"])] = str(item.get("Status") or "")
+        return out
+
+    def describe_network_interfaces(
+        self,
+        region_id: str,
+        eni_ids: Sequence[str],
+        *,
+        timeout: float = DEFAULT_READ_TIMEOUT,
+    ) -> dict[str, str | None]:
+        budget = _Budget(timeout)
+        out: dict[str, str | None] = {}
+        for chunk in _chunks(eni_ids, ECS_IDS_PER_CALL):
+            for body in self._pages(
+                "DescribeNetworkInterfaces",
+                region_id,
+                "NetworkInterfaceId",
+                chunk,
+                page_size=ENI_PAGE_SIZE,
+                budget=budget,
+            ):
+                items = (body.get("NetworkInterfaceSets") or {}).get("NetworkInterfaceSet") or []
+                for item in items:
+                    if isinstance(item, dict) and item.get("NetworkInterfaceId"):
+                        out[str(item["NetworkInterfaceId"])] = str(item.get("InstanceId") or "") or None
+        return out
+
+    def _pages(
+        self,
+        action: str,
+        region_id: str,
+        id_key: str,
+        ids: list[str],
+        *,
+        page_size: int,
+        budget: _Budget,
+    ) -> list[dict[str, Any]]:
+        """Every page of an ECS PageNumber/PageSize listing of `ids`, within one budget."""
+        bodies: list[dict[str, Any]] = []
+        page = 1
+        while True:
+            remaining = budget.next_call(action)
+            # The ids first: the generated client's key order.
+            query: dict[str, Any] = {id_key: ids, "PageNumber": page, "PageSize": page_size, "RegionId": region_id}
+            body = self._call(action, region_id, query, remaining, service="ecs")
+            bodies.append(body)
+            total = int(body.get("TotalCount") or 0)
+            # An unknown id is simply absent, so the total can be below len(ids); never ask
+            # for more pages than the ids could fill (a lying TotalCount cannot loop us).
+            if page * page_size >= min(total, len(ids)):
+                return bodies
+            page += 1
+
+    def _call(
+        self,
+        action: str,
+        region_id: str,
+        query: dict[str, Any],
+        timeout: float,
+        *,
+        service: Service = "vpc",
+    ) -> dict[str, Any]:
+        client = self._client(region_id, service)
         try:
             from alibabacloud_tea_openapi.utils import Utils
             from alibabacloud_tea_openapi.utils_models import OpenApiRequest
 
             request = OpenApiRequest(query=Utils.query(query))
-            response = client.call_api(sdk_params(action), request, self._runtime(timeout))
+            response = client.call_api(sdk_params(action, service), request, self._runtime(timeout))
         except Exception as exc:  # the SDK raises many types; translate all of them
             raise translate(exc) from None
         body = response.get("body") if isinstance(response, dict) else None
@@ -367,19 +613,36 @@ class SdkVpc:
         return body
 
 
+class _Budget:
+    """One deadline over the several requests of a chunked or paged call."""
+
+    def __init__(self, timeout: float) -> None:
+        self._deadline = time.monotonic() + timeout
+        self._calls = 0
+
+    def next_call(self, action: str) -> float:
+        """Seconds left for the next request. The first always goes (clipped like a single
+        call); a later one that could not succeed is a Timeout, as the whole call is."""
+        remaining = self._deadline - time.monotonic()
+        if self._calls and remaining < MIN_CALL_TIMEOUT:
+            raise VpcError("Timeout", f"{action}: the call's time ran out after {self._calls} request(s)")
+        self._calls += 1
+        return remaining
+
+
 def preload_sdk() -> None:
     """Import the SDK now (the FC initializer), so the first failover does not wait for it."""
     from alibabacloud_tea_openapi.client import Client  # noqa: F401
     from alibabacloud_tea_openapi.utils import Utils  # noqa: F401
 
 
-def sdk_params(action: str) -> Any:
-    """The request description alibabacloud_vpc20160428.client.Client uses for `action`."""
+def sdk_params(action: str, service: Service = "vpc") -> Any:
+    """The request description the generated VPC (ECS) client uses for `action`."""
     from alibabacloud_tea_openapi.utils_models import Params
 
     return Params(
         action=action,
-        version=API_VERSION,
+        version=API_VERSION if service == "vpc" else ECS_API_VERSION,
         protocol="HTTPS",  # the client's configured protocol (HAVIP_VPC_PROTOCOL) wins
         pathname="/",
         method="POST",
@@ -393,6 +656,16 @@ def sdk_params(action: str) -> Any:
 def default_endpoint(region_id: str) -> str:
     """The public VPC endpoint, as the generated client resolves it (its map, else the rule)."""
     return ENDPOINT_MAP.get(region_id) or f"vpc.{region_id}.aliyuncs.com"
+
+
+def default_ecs_endpoint(region_id: str) -> str:
+    """The public ECS endpoint, as alibabacloud_ecs20140526's client resolves it."""
+    return ECS_ENDPOINT_MAP.get(region_id) or f"ecs.{region_id}.aliyuncs.com"
+
+
+def _chunks(ids: Sequence[str], size: int) -> list[list[str]]:
+    unique = list(dict.fromkeys(i for i in ids if i))  # order kept, duplicates dropped
+    return [unique[i : i + size] for i in range(0, len(unique), size)]
 
 
 def translate(exc: BaseException) -> VpcError:
