@@ -41,6 +41,8 @@ EVERYTHING_SET = {
     "HAVIP_DEPLOY_LOG_STORE": "havip-db",
     "HAVIP_DEPLOY_ASYNC_FAILURE_DESTINATION": "acs:mns:cn-shanghai:1234567890123456:/queues/havip-failed/messages",
     "HAVIP_DEPLOY_EVENTS_ENABLED": "false",
+    "HAVIP_DEPLOY_RECONCILE_CRON": "0 */5 * * * *",
+    "HAVIP_DEPLOY_RECONCILE_ENABLED": "false",
     "HAVIP_IDS": "havip-uf6pair0000000001",
     "HAVIP_REGION_ID": "cn-shanghai",
     "HAVIP_FORCE": "never",
@@ -51,6 +53,13 @@ EVERYTHING_SET = {
     "HAVIP_VPC_PROTOCOL": "https",
     "HAVIP_CALLBACK_TOKEN": "0123456789abcdef0123456789abcdef",
     "HAVIP_MIN_CONSECUTIVE_FAILURES": "3",
+    "HAVIP_ECS_ENDPOINT": "ecs-vpc.cn-shanghai.aliyuncs.com",
+    "HAVIP_REQUIRE_SURVIVOR": "false",
+    "HAVIP_MAX_EVENT_AGE_SECONDS": "120",
+    "HAVIP_TAG": "ha-pair=db",
+    "HAVIP_FAILBACK": "standby",
+    "HAVIP_FAILBACK_HOLD_SECONDS": "600",
+    "HAVIP_COOLDOWN_SECONDS": "0",
     "LOG_LEVEL": "DEBUG",
 }
 SCENARIOS: dict[str, dict[str, str]] = {"defaults": {}, "everything-set": EVERYTHING_SET}

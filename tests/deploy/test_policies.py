@@ -1,4 +1,4 @@
-"""The RAM policy grants exactly the VPC actions the code calls; FC can assume the role."""
+"""The RAM policy grants exactly the VPC and ECS actions the code calls; FC can assume the role."""
 
 from __future__ import annotations
 
@@ -15,7 +15,15 @@ VPC_PY = HANDLER / "havip_failover" / "vpc.py"
 RESOURCES = {
     "vpc:DescribeHaVips": {"acs:vpc:*:*:havip/*"},
     "vpc:UnassociateHaVip": {"acs:vpc:*:*:havip/*", "acs:vpc:*:*:instance/*"},
+    "vpc:AssociateHaVip": {"acs:vpc:*:*:havip/*", "acs:vpc:*:*:instance/*"},
+    "vpc:TagResources": {"acs:vpc:*:*:havip/*"},
+    "vpc:UnTagResources": {"acs:vpc:*:*:havip/*"},
+    # Read-only listings, on every resource: a resource scope the API does not support would
+    # make every survivor check fail, and with it every failover (the check fails closed).
+    "ecs:DescribeInstanceStatus": {"*"},
+    "ecs:DescribeNetworkInterfaces": {"*"},
 }
+READ_ONLY_ANYWHERE = {"ecs:DescribeInstanceStatus", "ecs:DescribeNetworkInterfaces"}
 
 
 def _actions_called() -> set[str]:
@@ -25,8 +33,16 @@ def _actions_called() -> set[str]:
     tree = ast.parse(VPC_PY.read_text(encoding="utf-8"))
     actions: set[str] = set()
     for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "_pages":
+            # ECS listings go through _pages("Action", ...)
+            first = node.args[0] if node.args else None
+            assert isinstance(first, ast.Constant) and isinstance(first.value, str), node.lineno
+            actions.add(f"ecs:{first.value}")
+            continue
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "_call"):
             continue
+        if any(k.arg == "service" for k in node.keywords):
+            continue  # the ECS call inside _pages: its actions are the _pages calls
         first = node.args[0] if node.args else None
         assert isinstance(first, ast.Constant) and isinstance(first.value, str), (
             f"vpc.py line {node.lineno}: the action is not a literal, so the policy cannot be checked against it"
@@ -72,7 +88,7 @@ def test_the_policy_allows_only_and_is_scoped_by_resource() -> None:
         for action in _as_list(statement["Action"]):
             assert "*" not in action, action
             resources = set(_as_list(statement["Resource"]))
-            assert "*" not in resources, f"{action} is granted on every resource"
+            assert "*" not in resources or action in READ_ONLY_ANYWHERE, f"{action} is granted on every resource"
             # a new action: add its resources from the API reference's authorization table
             assert resources == RESOURCES.get(action), (action, resources)
 

@@ -21,7 +21,7 @@ from tests.deploy.deployfiles import (
     triggers,
 )
 
-TRIGGER_DEFINITIONS = {"http": "IHttpTriggerConfig", "eventbridge": "IEventBridge"}
+TRIGGER_DEFINITIONS = {"http": "IHttpTriggerConfig", "eventbridge": "IEventBridge", "timer": "ITimerTriggerConfig"}
 
 
 def _validator(sub_schema: dict[str, Any] | None = None) -> Any:
@@ -141,11 +141,11 @@ def test_logs_go_to_sls() -> None:
     assert explicit["logBeginRule"] == "None"  # one JSON line, one entry
 
 
-def test_the_http_trigger_takes_cloudmonitor_callbacks_only_by_post() -> None:
+def test_the_http_trigger_takes_posts_and_inspect_gets() -> None:
     http = triggers(props(), "http")
     assert list(http) == ["cloudmonitor-callback"]
     config = http["cloudmonitor-callback"]["triggerConfig"]
-    assert config["methods"] == ["POST"]
+    assert config["methods"] == ["POST", "GET"]
     # CloudMonitor can neither sign nor send a JWT: the function checks the token itself
     assert config["authType"] == "anonymous"
     assert config.get("disableURLInternet", False) is False
@@ -164,3 +164,22 @@ def test_the_eventbridge_triggers_are_async_rules_on_the_default_bus() -> None:
         assert trigger.get("qualifier", "LATEST") == "LATEST", name
     disabled = triggers(props({"HAVIP_DEPLOY_EVENTS_ENABLED": "false"}), "eventbridge")
     assert all(t["triggerConfig"]["triggerEnable"] is False for t in disabled.values())
+
+
+@pytest.mark.parametrize(
+    ("env", "cron", "enabled"),
+    [
+        ({}, "@every 1m", True),
+        (
+            {"HAVIP_DEPLOY_RECONCILE_CRON": "0 */5 * * * *", "HAVIP_DEPLOY_RECONCILE_ENABLED": "false"},
+            "0 */5 * * * *",
+            False,
+        ),
+    ],
+)
+def test_the_reconcile_timer_runs_every_minute_unless_told_otherwise(
+    env: dict[str, str], cron: str, enabled: bool
+) -> None:
+    (timer,) = triggers(props(env), "timer").values()
+    assert timer["triggerName"] == "reconcile"
+    assert timer["triggerConfig"] == {"cronExpression": cron, "enable": enabled, "payload": "reconcile"}
