@@ -239,8 +239,8 @@ class Failover:
         self.wall = wall  # UTC epoch seconds: only to age events
         # Within one invocation a region is listed once, however many signals need it.
         self._region_cache: dict[str, tuple[list[HaVip], float]] = {}
-        self.observer = Observer(vpc, clock.monotonic, self._retrying, self._call_timeout)
-        self.survivors = SurvivorReader(vpc, self._retrying, self._call_timeout)
+        self.observer = Observer(vpc, clock.monotonic, self.retrying, self.call_timeout)
+        self.survivors = SurvivorReader(vpc, self.retrying, self.call_timeout)
         self._facts: dict[tuple[str, str], HavipFacts] = {}
         self._facts_lock = threading.Lock()
 
@@ -341,7 +341,7 @@ class Failover:
         if cache_key in self._region_cache:
             return self._region_cache[cache_key]
         taken_at = self.clock.monotonic()
-        found = [h for page in pages(self.vpc, self._retrying, self._call_timeout, region, ids) for h in page]
+        found = [h for page in pages(self.vpc, self.retrying, self.call_timeout, region, ids) for h in page]
         self._region_cache[cache_key] = (found, taken_at)
         return found, taken_at
 
@@ -359,7 +359,7 @@ class Failover:
         with INCIDENTS.hold(incident, self.deadline.remaining() - MIN_CALL_TIMEOUT) as (mine, waited):
             if not mine:
                 out = Outcome(signal, region, ha_vip_id, "pending", "same-incident-in-progress", client_token=token)
-                return self._finish(out, start)
+                return self.finish(out, start)
             with self.observer.watching(region, ha_vip_id):
                 # After waiting for another delivery of this incident, what we saw is stale.
                 return self._drive_held(signal, region, ha_vip_id, None if waited else seen, start=start, token=token)
@@ -378,7 +378,7 @@ class Failover:
                 except VpcError as err:
                     # Out of time for the look: the call's own error (if any) is the one that matters.
                     cause = drive.last_error if drive.last_error and err.code == "DeadlineExceeded" else err
-                    return self._finish(self._unobserved(drive.out, cause, facts.accepted(instance), start), start)
+                    return self.finish(self._unobserved(drive.out, cause, facts.accepted(instance), start), start)
                 step = Step.DECIDE
                 continue
 
@@ -391,7 +391,7 @@ class Failover:
                     drive.out.outcome = "pending"
                     if not facts.sent(instance):  # nothing done: say what we were waiting for
                         drive.out.reason = drive.waiting_for
-                    return self._finish(drive.out, start)
+                    return self.finish(drive.out, start)
                 self.deadline.sleep(delay)
                 drive.waited += interval
                 step = Step.OBSERVE
@@ -432,7 +432,7 @@ class Failover:
                 out.outcome = "unassociated" if sent else "already-unassociated"
                 # The reason of what we did; else of what we waited for; else not-associated.
                 out.reason = out.reason if sent else (drive.wait_reason or decision.reason)
-                return self._finish(out, start)
+                return self.finish(out, start)
             if action == "skip":
                 out.outcome, out.reason = "skipped", decision.reason
                 if decision.reason == "no-running-survivor":
@@ -443,7 +443,7 @@ class Failover:
                         survivors=drive.survivors,
                         message="no other node of the HAVIP is Running: nothing was taken off",
                     )
-                return self._finish(out, start)
+                return self.finish(out, start)
             if action == "fail":
                 out.outcome, out.reason = "failed", decision.reason
                 if drive.survivors_error is not None and decision.reason == "survivor-state-unknown":
@@ -455,7 +455,7 @@ class Failover:
                         "message": f"{ha_vip_id} does not exist in {region}{gone}",
                         "retryable": False,
                     }
-                return self._finish(out, start)
+                return self.finish(out, start)
             if action == "wait":
                 drive.wait_reason = drive.wait_reason or decision.reason
                 drive.waiting_for = decision.reason
@@ -467,7 +467,7 @@ class Failover:
             out.force, out.reason = decision.force, decision.reason
             if self.policy.dry_run or signal.dry_run:
                 out.outcome = "planned"
-                return self._finish(out, start)
+                return self.finish(out, start)
             if decision.force and self.clock.monotonic() - drive.view.taken_at > FORCE_FRESH:
                 # A forced call is made on a fresh look only (a slow discovery listing, a pause).
                 step = Step.OBSERVE
@@ -484,10 +484,10 @@ class Failover:
                         "retryable": True,
                     }
                 )
-                return self._finish(out, start)
+                return self.finish(out, start)
             following = self._act(drive, facts, region, decision)
             if following is None:
-                return self._finish(out, start)
+                return self.finish(out, start)
             step = following
 
     def _act(self, drive: _Drive, facts: HavipFacts, region: str, decision: Decision) -> Step | None:
@@ -507,7 +507,7 @@ class Failover:
                 force=decision.force,
                 instance_type=decision.instance_type or "EcsInstance",
                 client_token=out.client_token or "",
-                timeout=self._call_timeout(),
+                timeout=self.call_timeout(),
             )
         except VpcError as err:
             facts.answered(self.clock.monotonic())
@@ -532,7 +532,7 @@ class Failover:
                 return None
             if err.code in AMBIGUOUS_CODES:
                 facts.removed.setdefault(signal.instance_id, "maybe")  # the call may have been applied
-            if not self._pause(drive.retries, err.code):
+            if not self.pause(drive.retries, err.code):
                 out.outcome = "failed"
                 out.error = error_dict(err)
                 return None
@@ -546,7 +546,7 @@ class Failover:
         log.debug("vpc.unassociate.accepted", haVipId=ha_vip_id, requestId=request_id, force=decision.force)
         if self.policy.keep_record:
             # Within the first poll interval, so it costs the confirmation nothing.
-            self._tag(
+            self.tag(
                 region, ha_vip_id, record.removal_tags(signal.instance_id, self.wall(), held, forced=decision.force)
             )
         if not self.policy.wait_for_completion:
@@ -556,11 +556,11 @@ class Failover:
         drive.view_taken_at = called_at
         return Step.WAIT
 
-    def _tag(self, region: str, ha_vip_id: str, tags: dict[str, str]) -> None:
+    def tag(self, region: str, ha_vip_id: str, tags: dict[str, str]) -> None:
         """Write to the HAVIP's record. A failure is logged, never fails the failover: without
         the record the node is simply never put back automatically (the safe side)."""
         try:
-            self.vpc.tag_resources(region, ha_vip_id, tags, timeout=min(self._call_timeout(), 2.0))
+            self.vpc.tag_resources(region, ha_vip_id, tags, timeout=min(self.call_timeout(), 2.0))
         except VpcError as err:
             log.warning("havip.record.failed", haVipId=ha_vip_id, code=err.code, message=err.message, tags=sorted(tags))
 
@@ -587,7 +587,7 @@ class Failover:
 
     # ---- helpers ---------------------------------------------------------------------
 
-    def _retrying(self, call: Callable[[], Any]) -> Any:
+    def retrying(self, call: Callable[[], Any]) -> Any:
         """A read call with backoff on transient errors, within the deadline."""
         retries = 0
         last: VpcError | None = None
@@ -601,11 +601,11 @@ class Failover:
                     raise
                 last = err
                 log.debug("vpc.describe.retry", code=err.code, attempt=retries + 1)
-                if not self._pause(retries, err.code):
+                if not self.pause(retries, err.code):
                     raise
                 retries += 1
 
-    def _pause(self, retries: int, code: str) -> bool:
+    def pause(self, retries: int, code: str) -> bool:
         """Back off before retry number `retries + 1`; False when no call would fit after it.
         The last pause is shortened to leave room for one more attempt before the deadline."""
         room = self.deadline.remaining() - MIN_CALL_TIMEOUT
@@ -621,7 +621,7 @@ class Failover:
             delay = max(delay, THROTTLE_FLOOR)
         return delay
 
-    def _call_timeout(self) -> float:
+    def call_timeout(self) -> float:
         return max(MIN_CALL_TIMEOUT, self.deadline.remaining())
 
     def _ms(self, start: float) -> int:
@@ -648,7 +648,7 @@ class Failover:
         out.elapsed_ms = self._ms(start)
         return out
 
-    def _finish(self, out: Outcome, start: float) -> Outcome:
+    def finish(self, out: Outcome, start: float) -> Outcome:
         out.elapsed_ms = self._ms(start)
         return out
 

@@ -107,7 +107,7 @@ class Reconciler:
         tags = (self.policy.tag,) if self.policy.tag else ()
         havips = [
             h
-            for page in pages(self.vpc, e._retrying, e._call_timeout, region, self.policy.ids, tags=tags)
+            for page in pages(self.vpc, e.retrying, e.call_timeout, region, self.policy.ids, tags=tags)
             for h in page
         ]
         if self.policy.ids:  # an API that ignores the filter must not widen what we manage
@@ -183,12 +183,12 @@ class Reconciler:
         h = pair.havip.ha_vip_id
         e = self.engine
         if plan.kind == "mark-up":
-            e._tag(region, h, record.up_tag(plan.node, e.wall()))
+            e.tag(region, h, record.up_tag(plan.node, e.wall()))
             pair.done.append(f"up:{plan.node}")
             return
         keys = [record.UP + plan.node] if plan.kind == "mark-down" else record.node_keys(plan.node)
         try:
-            self.vpc.untag_resources(region, h, keys, timeout=min(e._call_timeout(), 2.0))
+            self.vpc.untag_resources(region, h, keys, timeout=min(e.call_timeout(), 2.0))
             pair.done.append(f"{plan.kind}:{plan.node}")
         except VpcError as err:
             log.warning("havip.record.failed", haVipId=h, code=err.code, message=err.message, tags=keys)
@@ -215,7 +215,7 @@ class Reconciler:
         out.survivors = dict(pair.ecs)
         if self.policy.dry_run:
             out.outcome = "planned"
-            return e._finish(out, start)
+            return e.finish(out, start)
         h = pair.havip.ha_vip_id
         instance_type = pair.havip.associated_instance_type or instance_type_of(plan.node)
         retries = 0
@@ -226,12 +226,12 @@ class Reconciler:
             if not accepted:
                 if e.deadline.remaining() < MIN_CALL_TIMEOUT:
                     out.outcome = "pending"
-                    return e._finish(out, start)
+                    return e.finish(out, start)
                 out.attempts += 1
                 e.observer.forget(h)
                 try:
                     request_id = self.vpc.associate_ha_vip(
-                        region, h, plan.node, instance_type=instance_type, client_token=token, timeout=e._call_timeout()
+                        region, h, plan.node, instance_type=instance_type, client_token=token, timeout=e.call_timeout()
                     )
                 except VpcError as err:
                     if err.request_id:
@@ -239,11 +239,11 @@ class Reconciler:
                     if err.code.startswith("CountLimitExceed"):
                         out.outcome, out.reason = "skipped", "instance-limit"
                         out.error = error_dict(err)
-                        return e._finish(out, start)
-                    if not err.transient or not e._pause(retries, err.code):
+                        return e.finish(out, start)
+                    if not err.transient or not e.pause(retries, err.code):
                         out.outcome = "failed"
                         out.error = error_dict(err)
-                        return e._finish(out, start)
+                        return e.finish(out, start)
                     retries += 1
                     continue
                 accepted = True
@@ -254,7 +254,7 @@ class Reconciler:
             delay = max(0.0, last_look + interval - e.clock.monotonic())
             if not e.deadline.allows(delay):
                 out.outcome = "pending"
-                return e._finish(out, start)
+                return e.finish(out, start)
             e.deadline.sleep(delay)
             waited += interval
             last_look = e.clock.monotonic()
@@ -263,20 +263,20 @@ class Reconciler:
             except VpcError as err:
                 out.outcome = "pending" if err.transient else "failed"
                 out.error = error_dict(err)
-                return e._finish(out, start)
+                return e.finish(out, start)
             out.after = view.havip
             if view.havip is None:
                 out.outcome, out.reason = "failed", "havip-not-found"
-                return e._finish(out, start)
+                return e.finish(out, start)
             if plan.node in view.havip.associated_instances and view.havip.status in ACTIONABLE_STATUSES:
                 out.outcome = "associated"
                 try:
                     self.vpc.untag_resources(
-                        region, h, record.node_keys(plan.node), timeout=min(e._call_timeout(), 2.0)
+                        region, h, record.node_keys(plan.node), timeout=min(e.call_timeout(), 2.0)
                     )
                 except VpcError as err:
                     log.warning("havip.record.failed", haVipId=h, code=err.code, message=err.message)
-                return e._finish(out, start)
+                return e.finish(out, start)
 
 
 def recovered_nodes(signals: Sequence[Signal]) -> list[str]:
