@@ -205,6 +205,12 @@ class FakeVpc:
         self.havips[ha_vip_id] = replace(h, tags=tuple(t for t in h.tags if t[0] not in keys))
         return f"req-untag-{len(self.calls)}"
 
+    def list_tag_resources(self, region_id: str, ha_vip_id: str, *, timeout: float = 5.0) -> dict[str, str]:
+        self.calls.append(Call("ListTagResources", {"havip": ha_vip_id}))
+        self._maybe_fail("ListTagResources")
+        h = self.havips.get(ha_vip_id)
+        return dict(h.tags) if h else {}
+
     def describe_instance_status(
         self, region_id: str, instance_ids: Sequence[str], *, timeout: float = 5.0
     ) -> dict[str, str]:

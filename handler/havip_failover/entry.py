@@ -343,7 +343,7 @@ class _NoVpc:
     def describe_ha_vips(self, *args: Any, **kwargs: Any) -> Any:
         raise AssertionError("no VPC call is needed for this invocation")
 
-    unassociate_ha_vip = associate_ha_vip = tag_resources = untag_resources = describe_ha_vips
+    unassociate_ha_vip = associate_ha_vip = tag_resources = untag_resources = list_tag_resources = describe_ha_vips
     describe_instance_status = describe_network_interfaces = describe_ha_vips
 
 

@@ -48,6 +48,11 @@ THROTTLE_FLOOR = 0.5  # s: never hammer a throttled API faster than this
 MIN_PAUSE = 0.01  # s: less room than this for a backoff means none
 # A forced call is made only on a view whose look started at most this long ago.
 FORCE_FRESH = 1.0
+# How long a removal in the HAVIP's record (read from the tag service, which does not lag like
+# DescribeHaVips) outweighs a view that still lists the node. How far describes can lag is not
+# published: five minutes is far beyond anything seen, and within it a node a person re-adds is
+# only counted as gone (the careful side: nothing more is taken off).
+RECENT_REMOVAL = 300.0
 # Errors after which we cannot know whether UnassociateHaVip was applied.
 AMBIGUOUS_CODES = frozenset({"NetworkError", "Timeout"})
 
@@ -99,6 +104,7 @@ class _Drive:
     view: View | None
     survivors: dict[str, str] | None = None  # read for the view at hand
     survivors_error: VpcError | None = None
+    recent: dict[str, float] | None = None  # the record's recent removals: node -> when (epoch s)
     last_error: VpcError | None = None
     wait_reason: str = ""  # the first thing waited for
     waiting_for: str = ""  # the latest
@@ -115,13 +121,13 @@ class _Drive:
             self.out.before = view.havip
         self.view = view
         self.view_taken_at = view.taken_at
-        self.survivors = None
-        self.survivors_error = None
+        self.spent()
 
     def spent(self) -> None:
-        """The view was acted on: the ECS states read for it are spent too."""
+        """The view was acted on (or replaced): what was read to decide on it is spent too."""
         self.survivors = None
         self.survivors_error = None
+        self.recent = None
 
 
 class Clock(Protocol):
@@ -406,6 +412,7 @@ class Failover:
             out = drive.out
             out.after = drive.view.havip
             forced_at = record.parse(drive.view.havip.tags).forced_at if drive.view.havip else None
+            recent = drive.recent or {}
             decision = decide(
                 state=signal.state,
                 instance_id=instance,
@@ -414,8 +421,8 @@ class Failover:
                 allow_last_instance=self.policy.allow_last_instance,
                 requested_force=signal.force,
                 requested_instance_type=signal.instance_type,
-                removing=facts.accepted(instance),
-                gone=facts.gone(besides=instance),
+                removing=facts.accepted(instance) or instance in recent,
+                gone=facts.gone(besides=instance) | frozenset(n for n in recent if n != instance),
                 master_claim=facts.master_claim,
                 require_survivor=self.policy.require_survivor,
                 survivors=drive.survivors,
@@ -424,6 +431,14 @@ class Failover:
                 cooldown=self.policy.cooldown,
             )
             action = decision.action
+            if action in ("unassociate", "check-survivors") and self.policy.keep_record and drive.recent is None:
+                # Before anything is taken off: what the record says was taken off lately, by any
+                # invocation (a describe may still list it; the last-instance guard must not).
+                if not self._read_recent(drive, region):
+                    out.outcome, out.reason = "failed", "record-unreadable"
+                    out.error = error_dict(drive.last_error) if drive.last_error else None
+                    return self.finish(out, start)
+                continue
             if action == "check-survivors":
                 self._read_survivors(drive, region, facts)
                 continue
@@ -563,6 +578,21 @@ class Failover:
             self.vpc.tag_resources(region, ha_vip_id, tags, timeout=min(self.call_timeout(), 2.0))
         except VpcError as err:
             log.warning("havip.record.failed", haVipId=ha_vip_id, code=err.code, message=err.message, tags=sorted(tags))
+
+    def _read_recent(self, drive: _Drive, region: str) -> bool:
+        """The removals the HAVIP's record holds from the last RECENT_REMOVAL seconds."""
+        ha_vip_id = drive.out.ha_vip_id or ""
+        try:
+            tags = self.retrying(lambda: self.vpc.list_tag_resources(region, ha_vip_id, timeout=self.call_timeout()))
+        except VpcError as err:
+            drive.last_error = err
+            log.warning("havip.record.unreadable", haVipId=ha_vip_id, code=err.code, message=err.message)
+            return False
+        now = self.wall()
+        drive.recent = {
+            n: r.at for n, r in record.parse(tags.items()).removed.items() if 0 <= now - r.at < RECENT_REMOVAL
+        }
+        return True
 
     def _read_survivors(self, drive: _Drive, region: str, facts: HavipFacts) -> None:
         """The ECS state of every other node the HAVIP will still hold (ENIs: of their instance)."""

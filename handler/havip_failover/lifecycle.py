@@ -106,9 +106,7 @@ class Reconciler:
         e = self.engine
         tags = (self.policy.tag,) if self.policy.tag else ()
         havips = [
-            h
-            for page in pages(self.vpc, e.retrying, e.call_timeout, region, self.policy.ids, tags=tags)
-            for h in page
+            h for page in pages(self.vpc, e.retrying, e.call_timeout, region, self.policy.ids, tags=tags) for h in page
         ]
         if self.policy.ids:  # an API that ignores the filter must not widen what we manage
             havips = [h for h in havips if h.ha_vip_id in self.policy.ids]
@@ -152,6 +150,7 @@ class Reconciler:
                     run.outcomes.append(self._failback(region, pair, plan))
                 elif plan.kind != "failover" and not self.policy.dry_run:
                     self._keep_record(region, pair, plan)
+        structlog.contextvars.unbind_contextvars("eventId")  # the engine bound the last signal's
         for pair in run.pairs:
             a = pair.assessment
             log.info(
@@ -271,9 +270,7 @@ class Reconciler:
             if plan.node in view.havip.associated_instances and view.havip.status in ACTIONABLE_STATUSES:
                 out.outcome = "associated"
                 try:
-                    self.vpc.untag_resources(
-                        region, h, record.node_keys(plan.node), timeout=min(e.call_timeout(), 2.0)
-                    )
+                    self.vpc.untag_resources(region, h, record.node_keys(plan.node), timeout=min(e.call_timeout(), 2.0))
                 except VpcError as err:
                     log.warning("havip.record.failed", haVipId=h, code=err.code, message=err.message)
                 return e.finish(out, start)

@@ -159,6 +159,9 @@ INSTANCE_STATUS_PAGE_SIZE = 50
 ENI_PAGE_SIZE = 100
 HAVIP_RESOURCE_TYPE = "HAVIP"
 
+TAG_PAGE_SIZE = 50  # ListTagResources' MaxResults (at most 50)
+MAX_TAG_PAGES = 10  # a HAVIP holds at most 20 tags: one page; this stops a runaway NextToken
+
 DEFAULT_CONNECT_TIMEOUT = 2.0  # seconds; a VPC endpoint answers a connect in milliseconds
 DEFAULT_READ_TIMEOUT = 5.0  # seconds; both calls return in well under a second when healthy
 MIN_CALL_TIMEOUT = 0.2  # below this a call cannot succeed; report the deadline instead
@@ -272,6 +275,12 @@ class VpcApi(Protocol):
         timeout: float = DEFAULT_READ_TIMEOUT,
     ) -> str:
         """Remove these tag keys from the HAVIP; the RequestId ("" when `keys` is empty: no call)."""
+        ...
+
+    def list_tag_resources(
+        self, region_id: str, ha_vip_id: str, *, timeout: float = DEFAULT_READ_TIMEOUT
+    ) -> dict[str, str]:
+        """The HAVIP's tags as the tag service has them now (DescribeHaVips' copy may lag)."""
         ...
 
     def describe_instance_status(
@@ -514,6 +523,28 @@ class SdkVpc:
         }
         body = self._call("UnTagResources", region_id, query, timeout)
         return str(body.get("RequestId") or "")
+
+    def list_tag_resources(
+        self, region_id: str, ha_vip_id: str, *, timeout: float = DEFAULT_READ_TIMEOUT
+    ) -> dict[str, str]:
+        budget = _Budget(timeout)
+        tags: dict[str, str] = {}
+        token: str | None = None
+        for _ in range(MAX_TAG_PAGES):
+            # The generated client's key order: MaxResults, NextToken, RegionId, ResourceId, ResourceType.
+            query: dict[str, Any] = {"MaxResults": TAG_PAGE_SIZE}
+            if token:
+                query["NextToken"] = token
+            query.update({"RegionId": region_id, "ResourceId": [ha_vip_id], "ResourceType": HAVIP_RESOURCE_TYPE})
+            body = self._call("ListTagResources", region_id, query, budget.next_call("ListTagResources"))
+            items = (body.get("TagResources") or {}).get("TagResource") or []
+            for item in items:
+                if isinstance(item, dict) and item.get("ResourceId") in (None, ha_vip_id) and item.get("TagKey"):
+                    tags[str(item["TagKey"])] = str(item.get("TagValue") or "")
+            token = body.get("NextToken") or None
+            if not token:
+                break
+        return tags
 
     def describe_instance_status(
         self,

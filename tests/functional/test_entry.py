@@ -153,11 +153,13 @@ def test_incorrect_havip_status_redescribes_and_retries(fake_vpc: FakeVpc, clock
     result = run(manual(HaVipId=HAVIP, InstanceId=STANDBY), fake_vpc, clock)
     assert result["results"][0]["outcome"] == "unassociated"
     actions = [c.action for c in fake_vpc.calls]
-    assert actions[:5] == [
+    assert actions[:7] == [
         "DescribeHaVips",
+        "ListTagResources",  # what the record says was taken off lately
         "DescribeInstanceStatus",  # the master is Running: a survivor
         "UnassociateHaVip",
         "DescribeHaVips",  # never a second call on the view the first was decided on
+        "ListTagResources",
         "DescribeInstanceStatus",
     ]
 
@@ -305,6 +307,7 @@ def test_wait_zero_calls_and_reports_pending_without_watching(fake_vpc: FakeVpc,
     assert (r["outcome"], r["reason"], len(r["apiRequestIds"])) == ("pending", "standby-failed", 1)
     assert [c.action for c in fake_vpc.calls] == [
         "DescribeHaVips",
+        "ListTagResources",
         "DescribeInstanceStatus",
         "UnassociateHaVip",
         "TagResources",  # the record on the HAVIP

@@ -246,7 +246,7 @@ def test_inspect_is_read_only(fake_vpc: FakeVpc, clock: FakeClock, wall: Wall) -
     fake_vpc.ecs[MASTER] = "Stopped"
     env = {"FC_REGION": "cn-hangzhou", "HAVIP_IDS": HAVIP, "HAVIP_FAILBACK": "standby"}
     result = inspect(Fc310Context(request_id="r"), env=env, vpc=fake_vpc, clock=clock, wall=wall)
-    assert {c.action for c in fake_vpc.calls} <= {"DescribeHaVips", "DescribeInstanceStatus"}
+    assert {c.action for c in fake_vpc.calls} <= {"DescribeHaVips", "DescribeInstanceStatus", "ListTagResources"}
     (p,) = result["pairs"]
     assert p["plan"] == [{"action": "failover", "node": MASTER, "reason": "master-stopped"}]
     assert p["ecs"] == {MASTER: "Stopped", STANDBY: "Running"}

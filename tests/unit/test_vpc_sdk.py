@@ -301,6 +301,21 @@ def test_untag_resources_is_the_generated_request(wire: Wire) -> None:
     assert "All" not in sent.params
 
 
+def test_list_tag_resources_is_the_generated_request(wire: Wire) -> None:
+    sent = same_request(
+        wire,
+        lambda: theirs_vpc(wire).list_tag_resources_with_options(
+            models.ListTagResourcesRequest(
+                max_results=50, region_id=REGION, resource_id=["havip-1"], resource_type="HAVIP"
+            ),
+            RuntimeOptions(),
+        ),
+        lambda: ours(wire).list_tag_resources(REGION, "havip-1"),
+    )
+    assert sent.action == "ListTagResources"
+    assert sent.params["ResourceId.1"] == "havip-1"
+
+
 def test_empty_tag_and_untag_make_no_call(wire: Wire) -> None:
     vpc = ours(wire)
     assert vpc.tag_resources(REGION, "havip-1", {}) == ""
