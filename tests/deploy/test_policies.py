@@ -18,6 +18,7 @@ RESOURCES = {
     "vpc:AssociateHaVip": {"acs:vpc:*:*:havip/*", "acs:vpc:*:*:instance/*"},
     "vpc:TagResources": {"acs:vpc:*:*:havip/*"},
     "vpc:UnTagResources": {"acs:vpc:*:*:havip/*"},
+    "vpc:ListTagResources": {"acs:vpc:*:*:havip/*"},
     # Read-only listings, on every resource: a resource scope the API does not support would
     # make every survivor check fail, and with it every failover (the check fails closed).
     "ecs:DescribeInstanceStatus": {"*"},
