@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import datetime
+import math
 import secrets
 import string
 import threading
@@ -180,6 +181,7 @@ class VpcBackend:
         self._havip_history: dict[str, list[tuple[float, str, dict[str, Any] | None]]] = {}
         self._instance_history: dict[str, list[tuple[float, str, dict[str, Any] | None]]] = {}
         self._havip_seq: dict[str, int] = {}
+        self._seeding = False
         self._instances: dict[str, dict[str, Instance]] = {}
         self._havips: dict[str, dict[str, HaVip]] = {}
         self._tokens: dict[tuple[str, str], _TokenRecord] = {}
@@ -235,11 +237,13 @@ class VpcBackend:
         at = max(at, entries[-1][0]) if entries else at  # history never runs backwards
         entries.append((at, region, copy.deepcopy(state)))
 
-    def _record(self) -> None:
+    def _record(self, at: float | None = None) -> None:
         """Put every state that changed since the last record into the history, at now.
 
         Every mutating method ends with this (holding the lock)."""
-        now = self._clock()
+        if self._seeding:
+            return
+        now = self._clock() if at is None else at
         live_havips = {h.ha_vip_id: h for r in self._havips.values() for h in r.values()}
         for hid, h in live_havips.items():
             self._havip_seq.setdefault(hid, h.seq)
@@ -253,7 +257,7 @@ class VpcBackend:
         for iid, entries in self._instance_history.items():
             if iid not in live_instances and entries[-1][2] is not None:
                 self._remember(self._instance_history, iid, entries[-1][1], None, now)
-        self._prune(now - HISTORY_SECONDS)
+        self._prune(self._clock() - HISTORY_SECONDS)
 
     def _prune(self, cutoff: float) -> None:
         for history in (self._havip_history, self._instance_history):
@@ -1064,9 +1068,14 @@ class VpcBackend:
             regions = data.get("regions") or {}
             if not isinstance(regions, Mapping):
                 raise ValueError("seed 'regions' must be an object")
-            for region, content in regions.items():
-                self._seed_region(str(region), content or {})
-            self._record()
+            # Seeded state has always been so: a lagged describe sees it however far back it looks.
+            self._seeding = True
+            try:
+                for region, content in regions.items():
+                    self._seed_region(str(region), content or {})
+            finally:
+                self._seeding = False
+            self._record(at=-math.inf)
 
     def _seed_region(self, region: str, content: Mapping[str, Any]) -> None:
         for item in content.get("instances") or []:
