@@ -118,6 +118,7 @@ def function_env(endpoint: str) -> dict[str, str]:
         "FC_FUNCTION_NAME": "havip-failover",
         "FC_FUNCTION_MEMORY_SIZE": "256",
         "HAVIP_VPC_ENDPOINT": endpoint,
+        "HAVIP_ECS_ENDPOINT": endpoint,
         "HAVIP_VPC_PROTOCOL": "http",
         "HAVIP_WAIT_SECONDS": "30",
         "HAVIP_CALLBACK_TOKEN": CALLBACK_TOKEN,

@@ -62,6 +62,7 @@ def main() -> int:
             {
                 "FC_REGION": "cn-hangzhou",
                 "HAVIP_VPC_ENDPOINT": endpoint,
+                "HAVIP_ECS_ENDPOINT": endpoint,
                 "HAVIP_VPC_PROTOCOL": "http",
                 "HAVIP_CALLBACK_TOKEN": "demo-callback-token",
                 "HAVIP_WAIT_SECONDS": "10",

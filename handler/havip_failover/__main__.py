@@ -30,7 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     inv.add_argument("--timeout", type=int, default=60, help="the function timeout in seconds (default: 60)")
     inv.add_argument("--region", default=None, help="the function's region (default: HAVIP_REGION_ID or FC_REGION)")
+    ins = sub.add_parser("inspect", help="show every managed pair and what the function would do now (read-only)")
+    ins.add_argument("--region", default=None, help="the region (default: HAVIP_REGION_ID or FC_REGION)")
     args = parser.parse_args(argv)
+    if args.command == "inspect":
+        return _inspect(args.region)
 
     try:
         raw = sys.stdin.buffer.read() if args.event_file == "-" else Path(args.event_file).read_bytes()
@@ -62,6 +66,19 @@ def main(argv: list[str] | None = None) -> int:
     print(json.dumps(result, indent=2, ensure_ascii=False))
     body = json.loads(result["body"]) if isinstance(result, dict) and "statusCode" in result else result
     return 0 if isinstance(body, dict) and body.get("ok") else 1
+
+
+def _inspect(region: str | None) -> int:
+    region = region or os.environ.get("HAVIP_REGION_ID") or os.environ.get("FC_REGION") or "cn-hangzhou"
+    os.environ.setdefault("FC_REGION", region)
+    ak = os.environ.get("ALIBABA_CLOUD_ACCESS_KEY_ID", "")
+    secret = os.environ.get("ALIBABA_CLOUD_ACCESS_KEY_SECRET", "")
+    creds = FcCredentials(ak, secret, os.environ.get("ALIBABA_CLOUD_SECURITY_TOKEN", "")) if ak and secret else None
+    from .entry import inspect
+
+    result = inspect(Fc310Context(credentials=creds, function=FcFunction(timeout=60), region=region))
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    return 0 if result.get("ok") else 1
 
 
 if __name__ == "__main__":

@@ -12,6 +12,9 @@ TRUE = {"true", "1", "yes", "on"}
 FALSE = {"false", "0", "no", "off", ""}
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 ENDPOINT_RE = re.compile(r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
+# A shorter callback token is guessable, and a short secret cannot be blanked from logs
+# reliably (it could be part of anything).
+MIN_TOKEN_LENGTH = 16
 
 # Every variable the function reads; the deployment tests check s.yaml and the README against it.
 VARIABLES = (
@@ -23,8 +26,15 @@ VARIABLES = (
     "HAVIP_WAIT_SECONDS",
     "HAVIP_VPC_ENDPOINT",
     "HAVIP_VPC_PROTOCOL",
+    "HAVIP_ECS_ENDPOINT",
     "HAVIP_CALLBACK_TOKEN",
     "HAVIP_MIN_CONSECUTIVE_FAILURES",
+    "HAVIP_REQUIRE_SURVIVOR",
+    "HAVIP_MAX_EVENT_AGE_SECONDS",
+    "HAVIP_TAG",
+    "HAVIP_FAILBACK",
+    "HAVIP_FAILBACK_HOLD_SECONDS",
+    "HAVIP_COOLDOWN_SECONDS",
     "LOG_LEVEL",
 )
 
@@ -47,10 +57,17 @@ class Config:
     wait_seconds: float = 30.0
     vpc_endpoint: str | None = None
     vpc_protocol: str = "https"
+    ecs_endpoint: str | None = None
     # __repr__ below hides it: a Config printed by accident must not show the secret.
     callback_token: str | None = None
     min_consecutive_failures: int = 1
     log_level: str = "INFO"
+    require_survivor: bool = True
+    max_event_age: float = 600.0
+    tag: tuple[str, str] | None = None  # HAVIP_TAG key=value: HAVIPs opted in from the console
+    failback: str = "off"  # "off" | "standby"
+    failback_hold: float = 300.0
+    cooldown: float = 300.0
 
     def __repr__(self) -> str:
         token = "set" if self.callback_token else "unset"
@@ -58,8 +75,10 @@ class Config:
             f"Config(ha_vip_ids={self.ha_vip_ids!r}, region_id={self.region_id!r}, force={self.force!r}, "
             f"allow_last_instance={self.allow_last_instance}, dry_run={self.dry_run}, "
             f"wait_seconds={self.wait_seconds}, vpc_endpoint={self.vpc_endpoint!r}, "
-            f"vpc_protocol={self.vpc_protocol!r}, callback_token=<{token}>, "
-            f"min_consecutive_failures={self.min_consecutive_failures}, log_level={self.log_level!r})"
+            f"vpc_protocol={self.vpc_protocol!r}, ecs_endpoint={self.ecs_endpoint!r}, callback_token=<{token}>, "
+            f"min_consecutive_failures={self.min_consecutive_failures}, log_level={self.log_level!r}, "
+            f"require_survivor={self.require_survivor}, max_event_age={self.max_event_age}, tag={self.tag!r}, "
+            f"failback={self.failback!r}, failback_hold={self.failback_hold}, cooldown={self.cooldown})"
         )
 
     def public(self) -> dict[str, object]:
@@ -73,14 +92,23 @@ class Config:
             "waitSeconds": self.wait_seconds,
             "vpcEndpoint": self.vpc_endpoint,
             "vpcProtocol": self.vpc_protocol,
+            "ecsEndpoint": self.ecs_endpoint,
             "callbackTokenSet": bool(self.callback_token),
             "minConsecutiveFailures": self.min_consecutive_failures,
             "logLevel": self.log_level,
+            "requireSurvivor": self.require_survivor,
+            "maxEventAgeSeconds": self.max_event_age,
+            "tag": "=".join(self.tag) if self.tag else None,
+            "failback": self.failback,
+            "failbackHoldSeconds": self.failback_hold,
+            "cooldownSeconds": self.cooldown,
         }
 
 
-def _bool(env: Mapping[str, str], name: str, problems: list[str]) -> bool:
+def _bool(env: Mapping[str, str], name: str, problems: list[str], default: bool = False) -> bool:
     raw = env.get(name, "").strip().lower()
+    if raw == "":
+        return default
     if raw in TRUE:
         return True
     if raw in FALSE:
@@ -120,12 +148,8 @@ def load(env: Mapping[str, str]) -> Config:
         except ValueError:
             problems.append(f"HAVIP_WAIT_SECONDS must be a number of seconds from 0 to 900, got {wait_raw!r}")
 
-    endpoint = env.get("HAVIP_VPC_ENDPOINT", "").strip() or None
-    if endpoint is not None:
-        if endpoint.startswith(("http://", "https://")):
-            problems.append("HAVIP_VPC_ENDPOINT takes host[:port] without a scheme; set HAVIP_VPC_PROTOCOL instead")
-        elif not ENDPOINT_RE.match(endpoint):
-            problems.append(f"HAVIP_VPC_ENDPOINT: {endpoint!r} is not a host[:port]")
+    endpoint = _endpoint(env, "HAVIP_VPC_ENDPOINT", problems)
+    ecs_endpoint = _endpoint(env, "HAVIP_ECS_ENDPOINT", problems)
 
     protocol = env.get("HAVIP_VPC_PROTOCOL", "https").strip().lower() or "https"
     if protocol not in ("http", "https"):
@@ -135,6 +159,11 @@ def load(env: Mapping[str, str]) -> Config:
     if token is not None and (not token.isascii() or not token.isprintable() or token != token.strip()):
         # Never echo the token itself: it travels in a URL, so only printable ASCII.
         problems.append("HAVIP_CALLBACK_TOKEN must be printable ASCII without surrounding spaces")
+    elif token is not None and len(token) < MIN_TOKEN_LENGTH:
+        problems.append(
+            f"HAVIP_CALLBACK_TOKEN must be at least {MIN_TOKEN_LENGTH} characters (it has {len(token)}): "
+            "a short token is guessable; e.g. `openssl rand -hex 24`"
+        )
 
     min_failures = 1
     mcf_raw = env.get("HAVIP_MIN_CONSECUTIVE_FAILURES", "").strip()
@@ -143,6 +172,29 @@ def load(env: Mapping[str, str]) -> Config:
             min_failures = int(mcf_raw)
         else:
             problems.append(f"HAVIP_MIN_CONSECUTIVE_FAILURES must be a whole number from 1 to 100, got {mcf_raw!r}")
+
+    require_survivor = _bool(env, "HAVIP_REQUIRE_SURVIVOR", problems, default=True)
+
+    max_age = _seconds(env, "HAVIP_MAX_EVENT_AGE_SECONDS", 600.0, 7 * 86400, problems, zero="no limit")
+    hold = _seconds(env, "HAVIP_FAILBACK_HOLD_SECONDS", 300.0, 86400, problems)
+    cooldown = _seconds(env, "HAVIP_COOLDOWN_SECONDS", 300.0, 86400, problems, zero="off")
+
+    tag: tuple[str, str] | None = None
+    tag_raw = env.get("HAVIP_TAG", "").strip()
+    if tag_raw:
+        key, sep, value = tag_raw.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not key or len(key) > 128 or len(value) > 128 or key.lower().startswith(("aliyun", "acs:")):
+            problems.append(
+                f"HAVIP_TAG must be key=value (a tag key of at most 128 characters, not starting with aliyun "
+                f"or acs:), got {tag_raw!r}"
+            )
+        else:
+            tag = (key, value)
+
+    failback = env.get("HAVIP_FAILBACK", "off").strip().lower() or "off"
+    if failback not in ("off", "standby"):
+        problems.append(f"HAVIP_FAILBACK must be off or standby, got {env.get('HAVIP_FAILBACK')!r}")
 
     level = env.get("LOG_LEVEL", "INFO").strip().upper() or "INFO"
     if level == "WARN":
@@ -165,7 +217,41 @@ def load(env: Mapping[str, str]) -> Config:
         wait_seconds=wait,
         vpc_endpoint=endpoint,
         vpc_protocol=protocol,
+        ecs_endpoint=ecs_endpoint,
         callback_token=token,
         min_consecutive_failures=min_failures,
         log_level=level,
+        require_survivor=require_survivor,
+        max_event_age=max_age,
+        tag=tag,
+        failback=failback,
+        failback_hold=hold,
+        cooldown=cooldown,
     )
+
+
+def _seconds(
+    env: Mapping[str, str], name: str, default: float, most: float, problems: list[str], *, zero: str = ""
+) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+        if not 0 <= value <= most:  # NaN fails this too
+            raise ValueError
+    except ValueError:
+        meaning = f" (0: {zero})" if zero else ""
+        problems.append(f"{name} must be a number of seconds from 0{meaning} to {int(most)}, got {raw!r}")
+        return default
+    return value
+
+
+def _endpoint(env: Mapping[str, str], name: str, problems: list[str]) -> str | None:
+    endpoint = env.get(name, "").strip() or None
+    if endpoint is not None:
+        if endpoint.startswith(("http://", "https://")):
+            problems.append(f"{name} takes host[:port] without a scheme; set HAVIP_VPC_PROTOCOL instead")
+        elif not ENDPOINT_RE.match(endpoint):
+            problems.append(f"{name}: {endpoint!r} is not a host[:port]")
+    return endpoint

@@ -13,17 +13,19 @@ import random
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 import structlog
 
 from . import logs
 from .config import Config, ConfigError, load
-from .failover import Deadline, Failover, Outcome, Policy
+from .failover import Deadline, Failover, Outcome, Policy, error_dict
+from .lifecycle import LifecyclePolicy, LifecycleRun, Reconciler, recovered_nodes
 from .model import BadEvent, Parsed, ParseOptions, Unauthorized
 from .sources import parse_event
-from .vpc import Credentials, SdkVpc, VpcApi, preload_sdk
+from .vpc import Credentials, SdkVpc, VpcApi, VpcError, preload_sdk
 
 log = structlog.get_logger("havip_failover")
 
@@ -91,12 +93,14 @@ def _attr(obj: Any, *names: str) -> str | None:
 
 def _sdk_vpc(config: Config, creds: Credentials | None) -> SdkVpc:
     # STS credentials rotate: a new set gets a new client, the old one is dropped.
-    key = (config.vpc_endpoint, config.vpc_protocol, creds)
+    key = (config.vpc_endpoint, config.ecs_endpoint, config.vpc_protocol, creds)
     with _lock:
         vpc = _vpc_cache.get(key)
         if vpc is None:
             _vpc_cache.clear()
-            vpc = SdkVpc(creds, endpoint=config.vpc_endpoint, protocol=config.vpc_protocol)
+            vpc = SdkVpc(
+                creds, endpoint=config.vpc_endpoint, ecs_endpoint=config.ecs_endpoint, protocol=config.vpc_protocol
+            )
             _vpc_cache[key] = vpc
         return vpc
 
@@ -154,6 +158,7 @@ def invoke(
     vpc: VpcApi | None = None,
     clock: Any = SYSTEM_CLOCK,
     rng: random.Random | None = None,
+    wall: Callable[[], float] = time.time,
 ) -> Any:
     """handler() with its collaborators injectable (tests, the local invoke command)."""
     started = clock.monotonic()
@@ -187,6 +192,7 @@ def invoke(
             vpc=vpc,
             clock=clock,
             rng=rng,
+            wall=wall,
             started=started,
             request_id=request_id,
             http=http,
@@ -208,6 +214,41 @@ def invoke(
     return result
 
 
+def inspect(
+    context: Any,
+    *,
+    env: Mapping[str, str] | None = None,
+    vpc: VpcApi | None = None,
+    clock: Any = SYSTEM_CLOCK,
+    wall: Callable[[], float] = time.time,
+) -> dict[str, Any]:
+    """A read-only view of every managed pair (`python -m havip_failover inspect`, GET on the
+    HTTP trigger): nodes, master, ECS states, the record, degraded or not, the plan. It makes
+    no call that changes anything, whatever the configuration says."""
+    env = os.environ if env is None else env
+    request_id = str(getattr(context, "request_id", None) or uuid.uuid4())
+    structlog.contextvars.clear_contextvars()
+    structlog.contextvars.bind_contextvars(requestId=request_id)
+    try:
+        config = _config(env)
+        logs.configure(config.log_level)
+        return _run(
+            Parsed(envelope="inspect", inspect=True),
+            config=replace(config, dry_run=True),
+            context=context,
+            env=env,
+            vpc=vpc,
+            clock=clock,
+            rng=None,
+            wall=wall,
+            started=clock.monotonic(),
+            request_id=request_id,
+            http=False,
+        )
+    finally:
+        structlog.contextvars.clear_contextvars()
+
+
 def _run(
     parsed: Parsed,
     *,
@@ -217,6 +258,7 @@ def _run(
     vpc: VpcApi | None,
     clock: Any,
     rng: random.Random | None,
+    wall: Callable[[], float],
     started: float,
     request_id: str,
     http: bool,
@@ -227,7 +269,10 @@ def _run(
     budget = budget_seconds(config.wait_seconds, _function_timeout(context), clock.monotonic() - started)
     if http:
         budget = min(budget, HTTP_ANSWER_SECONDS)
-    if vpc is None and any(s.state == "failed" for s in parsed.signals):
+    lifecycle = LifecyclePolicy(config.ha_vip_ids, config.tag, config.failback, config.failback_hold, config.dry_run)
+    recovered = recovered_nodes(parsed.signals) if config.failback == "standby" else []
+    needs_api = any(s.state == "failed" for s in parsed.signals) or parsed.reconcile or parsed.inspect or recovered
+    if vpc is None and needs_api:
         creds = credentials_from(context, env)
         if creds is not None:
             logs.register_secret(creds.access_key_secret)
@@ -241,14 +286,45 @@ def _run(
             config.dry_run,
             config.ha_vip_ids,
             wait_for_completion=config.wait_seconds > 0,
+            require_survivor=config.require_survivor,
+            max_event_age=config.max_event_age,
+            cooldown=config.cooldown,
         ),
         clock,
         Deadline(clock, budget),
         rng,
+        wall=wall,
     )
     outcomes = engine.run((s, s.region_id or default_region) for s in parsed.signals)
+    lifecycle_run: LifecycleRun | None = None
+    if parsed.reconcile or parsed.inspect or recovered:
+        # The timer, inspect, or a recovery of a node (failback): the same engine, no event needed.
+        reconciler = Reconciler(engine, lifecycle)
+        if default_region is None:
+            lifecycle_run = LifecycleRun(
+                [], [], note="no region: set HAVIP_REGION_ID (or run in FC, which sets FC_REGION)"
+            )
+        else:
+            try:
+                # inspect: the reconcile in dry run (what it would do now), nothing changed
+                lifecycle_run = reconciler.reconcile(default_region, only_nodes=recovered)
+            except VpcError as err:
+                lifecycle_run = LifecycleRun(
+                    [], [], note=f"the managed HAVIPs could not be read: {err.code}: {err.message}"
+                )
+                lifecycle_run.error = error_dict(err)
+        outcomes.extend(lifecycle_run.outcomes)
     ok = all(o.outcome not in ("failed", "pending") for o in outcomes)
+    if lifecycle_run is not None and lifecycle_run.error is not None:
+        ok = False
     result = _result(request_id, ok, outcomes, dry_run=dry_run, signals=parsed)
+    if lifecycle_run is not None:
+        result["pairs"] = logs.scrub([p.to_result() for p in lifecycle_run.pairs])
+        result["degraded"] = sorted(p.havip.ha_vip_id for p in lifecycle_run.pairs if p.assessment.degraded)
+        if lifecycle_run.note:
+            result["note"] = lifecycle_run.note
+        if lifecycle_run.error:
+            result["error"] = lifecycle_run.error
     log.info(
         "havip.invocation",
         eventId=parsed.signals[0].event_id if len(parsed.signals) == 1 else None,
@@ -267,7 +343,8 @@ class _NoVpc:
     def describe_ha_vips(self, *args: Any, **kwargs: Any) -> Any:
         raise AssertionError("no VPC call is needed for this invocation")
 
-    unassociate_ha_vip = describe_ha_vips
+    unassociate_ha_vip = associate_ha_vip = tag_resources = untag_resources = describe_ha_vips
+    describe_instance_status = describe_network_interfaces = describe_ha_vips
 
 
 def _result(

@@ -1,7 +1,15 @@
-"""Resolve -> observe -> decide -> act -> wait, for every signal of one invocation (DESIGN §4, §5).
+"""The engine: resolve -> observe -> decide -> act -> confirm, for every signal of one invocation.
 
-Everything that touches the outside comes in as a parameter (the VPC API, the clock,
-the random source), so functional tests drive this with an in-memory fake and a fake
+Each (instance, HAVIP) pair is driven through explicit steps (`Step`). A decision is always
+made on a `View` — the HAVIP as one DescribeHaVips showed it, and when that look started —
+and never on a view older than this invocation's own last mutating call on that HAVIP or the
+answer that refused it (`HavipFacts.last_answer_at`): every call uses its view up, so the
+next decision must look again. What the invocation has done to a HAVIP (`HavipFacts`) is fed
+to the pure `decide()`, so a describe that still lists a node we removed cannot make us take
+the last node off.
+
+Everything that touches the outside comes in as a parameter (the VPC and ECS APIs, the
+clocks, the random source), so functional tests drive this with an in-memory fake and a fake
 clock, and the end-to-end tests with the real SDK against the emulator.
 """
 
@@ -11,16 +19,21 @@ import contextvars
 import functools
 import hashlib
 import random
+import threading
+import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any, Literal, Protocol
 
 import structlog
 
-from .decide import decide
+from . import record
+from .decide import Decision, decide, screen
 from .model import HaVip, Signal
-from .observe import INCIDENTS, Observer, pages
+from .observe import INCIDENTS, Observer, View, pages
+from .survivors import SurvivorReader
 from .vpc import MIN_CALL_TIMEOUT, VpcApi, VpcError
 
 log = structlog.get_logger("havip_failover")
@@ -32,17 +45,83 @@ POLL_MAX = 1.0
 RETRY_BASE = 0.2  # s: first backoff after a transient error
 RETRY_CAP = 2.0
 THROTTLE_FLOOR = 0.5  # s: never hammer a throttled API faster than this
+MIN_PAUSE = 0.01  # s: less room than this for a backoff means none
+# A forced call is made only on a view whose look started at most this long ago.
+FORCE_FRESH = 1.0
 # Errors after which we cannot know whether UnassociateHaVip was applied.
 AMBIGUOUS_CODES = frozenset({"NetworkError", "Timeout"})
 
 
-# One decision to drive; its argument says whether what discovery saw may be stale
-# (another decision on the same HAVIP ran first).
-Task = Callable[[bool], "Outcome"]
+# One decision to drive.
+Task = Callable[[], "Outcome"]
 
 
 def _run_in_turn(group: list[tuple[contextvars.Context, Task]]) -> list[Outcome]:
-    return [ctx.run(task, n > 0) for n, (ctx, task) in enumerate(group)]
+    return [ctx.run(task) for ctx, task in group]
+
+
+class Step(Enum):
+    """Where a drive is. DECIDE always has a view; ACT is `Failover._act`."""
+
+    OBSERVE = "observe"  # look at the HAVIP now
+    DECIDE = "decide"  # decide on the view at hand (looking again first if it predates our last call)
+    WAIT = "wait"  # let the poll interval pass, then observe
+
+
+@dataclass
+class HavipFacts:
+    """What this invocation did to one HAVIP and what the API told it, shared by every
+    decision on that HAVIP (they run one after the other)."""
+
+    # instance -> "accepted" (UnassociateHaVip answered) | "maybe" (the answer was lost)
+    removed: dict[str, Literal["accepted", "maybe"]] = field(default_factory=dict)
+    master_claim: str | None = None  # the master, as the API's last refusal said
+    last_answer_at: float = float("-inf")  # monotonic time our last mutating call was answered
+
+    def answered(self, at: float) -> None:
+        self.last_answer_at = max(self.last_answer_at, at)
+
+    def accepted(self, instance_id: str) -> bool:
+        return self.removed.get(instance_id) == "accepted"
+
+    def sent(self, instance_id: str) -> bool:
+        return instance_id in self.removed
+
+    def gone(self, *, besides: str) -> frozenset[str]:
+        return frozenset(i for i in self.removed if i != besides)
+
+
+@dataclass
+class _Drive:
+    """One (instance, HAVIP) pair on its way to an outcome."""
+
+    out: Outcome
+    view: View | None
+    survivors: dict[str, str] | None = None  # read for the view at hand
+    survivors_error: VpcError | None = None
+    last_error: VpcError | None = None
+    wait_reason: str = ""  # the first thing waited for
+    waiting_for: str = ""  # the latest
+    waited: float = 0.0
+    retries: int = 0
+    view_taken_at: float = 0.0  # the poll cadence counts from here
+
+    def __post_init__(self) -> None:
+        if self.view is not None:
+            self.observed(self.view)
+
+    def observed(self, view: View) -> None:
+        if self.out.before is None:
+            self.out.before = view.havip
+        self.view = view
+        self.view_taken_at = view.taken_at
+        self.survivors = None
+        self.survivors_error = None
+
+    def spent(self) -> None:
+        """The view was acted on: the ECS states read for it are spent too."""
+        self.survivors = None
+        self.survivors_error = None
 
 
 class Clock(Protocol):
@@ -75,6 +154,10 @@ class Policy:
     dry_run: bool = False
     managed_ids: tuple[str, ...] = ()
     wait_for_completion: bool = True  # False (HAVIP_WAIT_SECONDS=0): `pending` once accepted
+    require_survivor: bool = True  # take a node off only while another one is Running (ECS)
+    max_event_age: float = 600.0  # seconds; 0: no limit
+    cooldown: float = 300.0  # seconds after a forced master removal before another automatic one
+    keep_record: bool = True  # tag the HAVIP with what was removed (failback, cooldown)
 
 
 @dataclass
@@ -94,6 +177,7 @@ class Outcome:
     error: dict[str, Any] | None = None
     before: HaVip | None = None
     after: HaVip | None = None
+    survivors: dict[str, str] | None = None  # ECS status of the other nodes, when read
 
     def to_result(self) -> dict[str, Any]:
         result: dict[str, Any] = {
@@ -112,6 +196,7 @@ class Outcome:
             "statusAfter": self.after.status if self.after else None,
             "masterBefore": self.before.master_instance_id if self.before else None,
             "masterAfter": self.after.master_instance_id if self.after else None,
+            "survivors": dict(self.survivors) if self.survivors is not None else None,
         }
         if self.error is not None:
             result["error"] = self.error
@@ -143,15 +228,25 @@ class Failover:
         clock: Clock,
         deadline: Deadline,
         rng: random.Random | None = None,
+        *,
+        wall: Callable[[], float] = time.time,
     ) -> None:
         self.vpc = vpc
         self.policy = policy
         self.clock = clock
         self.deadline = deadline
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
+        self.wall = wall  # UTC epoch seconds: only to age events
         # Within one invocation a region is listed once, however many signals need it.
-        self._region_cache: dict[str, list[HaVip]] = {}
+        self._region_cache: dict[str, tuple[list[HaVip], float]] = {}
         self.observer = Observer(vpc, clock.monotonic, self._retrying, self._call_timeout)
+        self.survivors = SurvivorReader(vpc, self._retrying, self._call_timeout)
+        self._facts: dict[tuple[str, str], HavipFacts] = {}
+        self._facts_lock = threading.Lock()
+
+    def _facts_for(self, region: str, ha_vip_id: str) -> HavipFacts:
+        with self._facts_lock:
+            return self._facts.setdefault((region, ha_vip_id), HavipFacts())
 
     # ---- entry -------------------------------------------------------------------
 
@@ -191,9 +286,17 @@ class Failover:
 
     def _resolve(self, signal: Signal, region: str | None) -> list[Outcome | tuple[str, Task]]:
         start = self.clock.monotonic()
-        if signal.state != "failed":
-            decision = decide(state=signal.state, instance_id=signal.instance_id, havip=None)
-            return [Outcome(signal, region, signal.ha_vip_id, "skipped", decision.reason)]
+        age = None if signal.event_time is None else self.wall() - signal.event_time
+        screened = screen(state=signal.state, event_age=age, max_event_age=self.policy.max_event_age)
+        if screened is not None:
+            if screened.reason == "stale-event":
+                log.warning(
+                    "havip.stale_event",
+                    instanceId=signal.instance_id,
+                    ageSeconds=round(age or 0.0, 1),
+                    maxEventAgeSeconds=self.policy.max_event_age,
+                )
+            return [Outcome(signal, region, signal.ha_vip_id, "skipped", screened.reason)]
         if region is None:
             return [
                 Outcome(
@@ -214,9 +317,9 @@ class Failover:
             if managed and signal.ha_vip_id not in managed:
                 return [Outcome(signal, region, signal.ha_vip_id, "skipped", "not-managed")]
             havip_id = signal.ha_vip_id
-            return [(havip_id, lambda _fresh: self._drive(signal, region, havip_id, None, start))]
+            return [(havip_id, lambda: self._drive(signal, region, havip_id, None, start))]
         try:
-            candidates = self._list(region, managed)
+            candidates, taken_at = self._list(region, managed)
         except VpcError as err:
             return [self._failed(signal, region, None, err, start, reason="discovery-failed")]
         holding = [h for h in candidates if signal.instance_id in h.associated_instances]
@@ -225,26 +328,26 @@ class Failover:
             # (This is also what a re-delivered event finds after the first delivery.)
             reason = "no-managed-havip-holds-instance" if managed else "no-havip-holds-instance"
             return [Outcome(signal, region, None, "already-unassociated", reason, elapsed_ms=self._ms(start))]
-        return [self._task(signal, region, h, start) for h in holding]
+        return [self._task(signal, region, View(h, taken_at), start) for h in holding]
 
-    def _task(self, signal: Signal, region: str, havip: HaVip, start: float) -> tuple[str, Task]:
-        def task(fresh: bool) -> Outcome:
-            return self._drive(signal, region, havip.ha_vip_id, None if fresh else havip, start)
+    def _task(self, signal: Signal, region: str, view: View, start: float) -> tuple[str, Task]:
+        ha_vip_id = view.havip.ha_vip_id if view.havip else ""
+        return ha_vip_id, lambda: self._drive(signal, region, ha_vip_id, view, start)
 
-        return havip.ha_vip_id, task
-
-    def _list(self, region: str, ids: tuple[str, ...]) -> list[HaVip]:
-        """Every HAVIP of the region (or of the allowlist), over every page."""
+    def _list(self, region: str, ids: tuple[str, ...]) -> tuple[list[HaVip], float]:
+        """Every HAVIP of the region (or of the allowlist), over every page, and when the
+        listing started (its first page is the oldest part of what it shows)."""
         cache_key = region + "|" + ",".join(ids)
         if cache_key in self._region_cache:
             return self._region_cache[cache_key]
+        taken_at = self.clock.monotonic()
         found = [h for page in pages(self.vpc, self._retrying, self._call_timeout, region, ids) for h in page]
-        self._region_cache[cache_key] = found
-        return found
+        self._region_cache[cache_key] = (found, taken_at)
+        return found, taken_at
 
     # ---- drive one (instance, HAVIP) pair to a final outcome ------------------------
 
-    def _drive(self, signal: Signal, region: str, ha_vip_id: str, seen: HaVip | None, start: float) -> Outcome:
+    def _drive(self, signal: Signal, region: str, ha_vip_id: str, seen: View | None, start: float) -> Outcome:
         # A user's ClientToken is used as given only for the one HAVIP it was meant for:
         # one token on two different requests would make the API answer the second with
         # the first's result.
@@ -262,84 +365,119 @@ class Failover:
                 return self._drive_held(signal, region, ha_vip_id, None if waited else seen, start=start, token=token)
 
     def _drive_held(
-        self, signal: Signal, region: str, ha_vip_id: str, seen: HaVip | None, *, start: float, token: str
+        self, signal: Signal, region: str, ha_vip_id: str, view: View | None, *, start: float, token: str
     ) -> Outcome:
-        out = Outcome(signal, region, ha_vip_id, "pending", "", client_token=token)
-        last_look = self.clock.monotonic()
-        try:
-            current = seen if seen is not None else self.observer.look(region, ha_vip_id)
-        except VpcError as err:
-            return self._finish(self._failed(signal, region, ha_vip_id, err, start, token=token), start)
-        out.before = current
-        accepted = False  # UnassociateHaVip answered with a RequestId
-        sent = False  # a call may have been applied (accepted, or its answer was lost)
-        refusals = 0  # Forbidden.UnassociateMaster answers: the API says it is the master
-        master_hint = False  # said twice while our looks still say standby: believe the API
-        waited = 0.0
-        retries = 0
-        last_error: VpcError | None = None
-        wait_reason = ""
+        drive = _Drive(Outcome(signal, region, ha_vip_id, "pending", "", client_token=token), view)
+        facts = self._facts_for(region, ha_vip_id)
+        instance = signal.instance_id
+        step: Step = Step.OBSERVE if view is None else Step.DECIDE
         while True:
-            out.after = current
+            if step is Step.OBSERVE:
+                try:
+                    drive.observed(self.observer.look(region, ha_vip_id, not_before=facts.last_answer_at))
+                except VpcError as err:
+                    # Out of time for the look: the call's own error (if any) is the one that matters.
+                    cause = drive.last_error if drive.last_error and err.code == "DeadlineExceeded" else err
+                    return self._finish(self._unobserved(drive.out, cause, facts.accepted(instance), start), start)
+                step = Step.DECIDE
+                continue
+
+            if step is Step.WAIT:
+                # Looks keep a fixed cadence (interval from the previous look's start), so the
+                # API's latency does not stretch it.
+                interval = poll_interval(drive.waited)
+                delay = max(0.0, drive.view_taken_at + interval - self.clock.monotonic())
+                if not self.deadline.allows(delay):
+                    drive.out.outcome = "pending"
+                    if not facts.sent(instance):  # nothing done: say what we were waiting for
+                        drive.out.reason = drive.waiting_for
+                    return self._finish(drive.out, start)
+                self.deadline.sleep(delay)
+                drive.waited += interval
+                step = Step.OBSERVE
+                continue
+
+            assert drive.view is not None
+            if drive.view.taken_at < facts.last_answer_at:
+                # Never decide on a view older than our own last call on this HAVIP (or than the
+                # answer that refused it): look again first.
+                step = Step.OBSERVE
+                continue
+            out = drive.out
+            out.after = drive.view.havip
+            forced_at = record.parse(drive.view.havip.tags).forced_at if drive.view.havip else None
             decision = decide(
                 state=signal.state,
-                instance_id=signal.instance_id,
-                havip=replace(current, master_instance_id=signal.instance_id) if current and master_hint else current,
+                instance_id=instance,
+                havip=drive.view.havip,
                 force_policy=self.policy.force,
                 allow_last_instance=self.policy.allow_last_instance,
                 requested_force=signal.force,
                 requested_instance_type=signal.instance_type,
+                removing=facts.accepted(instance),
+                gone=facts.gone(besides=instance),
+                master_claim=facts.master_claim,
+                require_survivor=self.policy.require_survivor,
+                survivors=drive.survivors,
+                survivors_unreadable=drive.survivors_error is not None,
+                forced_age=None if forced_at is None else self.wall() - forced_at,
+                cooldown=self.policy.cooldown,
             )
-            if decision.action == "unassociate" and accepted:
-                # Accepted but not visible yet: watch, do not call again.
-                decision = replace(decision, action="wait", reason="waiting-for-completion")
-            if decision.action == "done":
+            action = decision.action
+            if action == "check-survivors":
+                self._read_survivors(drive, region, facts)
+                continue
+            if action == "done":
+                sent = facts.sent(instance)
                 out.outcome = "unassociated" if sent else "already-unassociated"
                 # The reason of what we did; else of what we waited for; else not-associated.
-                out.reason = out.reason if sent else (wait_reason or decision.reason)
+                out.reason = out.reason if sent else (drive.wait_reason or decision.reason)
                 return self._finish(out, start)
-            if decision.action == "skip":
+            if action == "skip":
                 out.outcome, out.reason = "skipped", decision.reason
+                if decision.reason == "no-running-survivor":
+                    log.warning(
+                        "havip.no_running_survivor",
+                        haVipId=ha_vip_id,
+                        instanceId=instance,
+                        survivors=drive.survivors,
+                        message="no other node of the HAVIP is Running: nothing was taken off",
+                    )
                 return self._finish(out, start)
-            if decision.action == "fail":
+            if action == "fail":
                 out.outcome, out.reason = "failed", decision.reason
-                gone = " (it disappeared while we were working on it)" if out.before is not None else ""
-                out.error = {
-                    "code": "InvalidHaVipId.NotFound",
-                    "message": f"{ha_vip_id} does not exist in {region}{gone}",
-                    "retryable": False,
-                }
+                if drive.survivors_error is not None and decision.reason == "survivor-state-unknown":
+                    out.error = error_dict(drive.survivors_error)
+                else:
+                    gone = " (it disappeared while we were working on it)" if out.before is not None else ""
+                    out.error = {
+                        "code": "InvalidHaVipId.NotFound",
+                        "message": f"{ha_vip_id} does not exist in {region}{gone}",
+                        "retryable": False,
+                    }
                 return self._finish(out, start)
-            if decision.action == "wait":
-                wait_reason = wait_reason or decision.reason
+            if action == "wait":
+                drive.wait_reason = drive.wait_reason or decision.reason
+                drive.waiting_for = decision.reason
                 out.reason = out.reason or decision.reason
-                # Looks keep a fixed cadence (interval from the previous look's start), so the
-                # API's latency does not stretch it.
-                interval = poll_interval(waited)
-                delay = max(0.0, last_look + interval - self.clock.monotonic())
-                if not self.deadline.allows(delay):
-                    out.outcome = "pending"
-                    return self._finish(out, start)
-                self.deadline.sleep(delay)
-                waited += interval
-                last_look = self.clock.monotonic()
-                try:
-                    current = self.observer.look(region, ha_vip_id)
-                except VpcError as err:
-                    return self._finish(self._unobserved(out, err, accepted, start), start)
+                step = Step.WAIT
                 continue
 
-            # decision.action == "unassociate"
+            # action == "unassociate"
             out.force, out.reason = decision.force, decision.reason
             if self.policy.dry_run or signal.dry_run:
                 out.outcome = "planned"
                 return self._finish(out, start)
+            if decision.force and self.clock.monotonic() - drive.view.taken_at > FORCE_FRESH:
+                # A forced call is made on a fresh look only (a slow discovery listing, a pause).
+                step = Step.OBSERVE
+                continue
             if self.deadline.remaining() < MIN_CALL_TIMEOUT:
                 # Out of time: report what kept us from finishing, not just the clock.
                 out.outcome = "failed"
                 out.error = (
-                    error_dict(last_error)
-                    if last_error
+                    error_dict(drive.last_error)
+                    if drive.last_error
                     else {
                         "code": "DeadlineExceeded",
                         "message": "no time left to call UnassociateHaVip",
@@ -347,69 +485,97 @@ class Failover:
                     }
                 )
                 return self._finish(out, start)
-            out.attempts += 1
-            self.observer.forget(ha_vip_id)  # whatever the answer, look anew afterwards
-            called_at = self.clock.monotonic()
-            try:
-                request_id = self.vpc.unassociate_ha_vip(
-                    region,
-                    ha_vip_id,
-                    signal.instance_id,
-                    force=decision.force,
-                    instance_type=decision.instance_type or "EcsInstance",
-                    client_token=token,
-                    timeout=self._call_timeout(),
-                )
-            except VpcError as err:
-                last_error = err
-                if err.request_id:
-                    out.api_request_ids.append(err.request_id)
-                log.debug(
-                    "vpc.unassociate.error", haVipId=ha_vip_id, code=err.code, kind=err.kind, attempt=out.attempts
-                )
-                if err.code == "ResourceNotAssociated":
-                    out.outcome = "unassociated" if sent else "already-unassociated"
-                    out.reason = out.reason if sent else (wait_reason or "not-associated")
-                    return self._finish(out, start)
-                if err.code == "Forbidden.UnassociateMaster" and refusals < 2 and signal.force is None:
-                    # keepalived promoted this node between our look and our call: look
-                    # again and decide on what we see (Force, or skip under "never"). If the
-                    # API refuses again while we still see a standby, our look is stale.
-                    refusals += 1
-                    master_hint = refusals == 2
-                elif err.transient:
-                    if not self._pause(retries, err.code):
-                        out.outcome = "failed"
-                        out.error = error_dict(err)
-                        return self._finish(out, start)
-                    retries += 1
-                    # A lost answer may hide an applied call, and a status error means the
-                    # HAVIP is busy: look before calling again. Anything else: same call,
-                    # same ClientToken.
-                    sent = sent or err.code in AMBIGUOUS_CODES
-                    if err.code not in AMBIGUOUS_CODES and err.code != "IncorrectHaVipStatus":
-                        continue
-                else:
-                    out.outcome = "failed"
-                    out.error = error_dict(err)
-                    return self._finish(out, start)
-                last_look = self.clock.monotonic()
-                try:
-                    current = self.observer.look(region, ha_vip_id)
-                except VpcError as derr:
-                    # Out of time for the look: the call's own error is the one that matters.
-                    cause = last_error if derr.code == "DeadlineExceeded" else derr
-                    return self._finish(self._unobserved(out, cause, False, start), start)
-                continue
-            accepted = sent = True
-            out.api_request_ids.append(request_id)
-            log.debug("vpc.unassociate.accepted", haVipId=ha_vip_id, requestId=request_id, force=decision.force)
-            if not self.policy.wait_for_completion:
-                out.outcome = "pending"  # accepted; completion deliberately not watched
+            following = self._act(drive, facts, region, decision)
+            if following is None:
                 return self._finish(out, start)
-            # The call is asynchronous: the loop now waits (accepted turns "unassociate" into
-            # "wait") and looks one interval after the call was sent.
-            last_look = called_at
+            step = following
+
+    def _act(self, drive: _Drive, facts: HavipFacts, region: str, decision: Decision) -> Step | None:
+        """One UnassociateHaVip, and what follows from its answer (None: the outcome is final).
+        Whatever the answer, the view it was decided on is used up: the next decision looks anew."""
+        out = drive.out
+        signal = out.signal
+        ha_vip_id = out.ha_vip_id or ""
+        out.attempts += 1
+        self.observer.forget(ha_vip_id)
+        called_at = self.clock.monotonic()
+        try:
+            request_id = self.vpc.unassociate_ha_vip(
+                region,
+                ha_vip_id,
+                signal.instance_id,
+                force=decision.force,
+                instance_type=decision.instance_type or "EcsInstance",
+                client_token=out.client_token or "",
+                timeout=self._call_timeout(),
+            )
+        except VpcError as err:
+            facts.answered(self.clock.monotonic())
+            drive.spent()
+            drive.last_error = err
+            if err.request_id:
+                out.api_request_ids.append(err.request_id)
+            log.debug("vpc.unassociate.error", haVipId=ha_vip_id, code=err.code, kind=err.kind, attempt=out.attempts)
+            if err.code == "ResourceNotAssociated":
+                sent = facts.sent(signal.instance_id)
+                out.outcome = "unassociated" if sent else "already-unassociated"
+                out.reason = out.reason if sent else (drive.wait_reason or "not-associated")
+                return None
+            if err.code == "Forbidden.UnassociateMaster" and signal.force is None:
+                # keepalived promoted this node between our look and our call. The refusal proves
+                # our view stale: decide again only on a view that shows this master.
+                facts.master_claim = signal.instance_id
+                return Step.OBSERVE
+            if not err.transient:
+                out.outcome = "failed"
+                out.error = error_dict(err)
+                return None
+            if err.code in AMBIGUOUS_CODES:
+                facts.removed.setdefault(signal.instance_id, "maybe")  # the call may have been applied
+            if not self._pause(drive.retries, err.code):
+                out.outcome = "failed"
+                out.error = error_dict(err)
+                return None
+            drive.retries += 1
+            return Step.OBSERVE
+        facts.answered(self.clock.monotonic())
+        facts.removed[signal.instance_id] = "accepted"
+        held = len(drive.view.havip.associated_instances) if drive.view and drive.view.havip else 2
+        drive.spent()
+        out.api_request_ids.append(request_id)
+        log.debug("vpc.unassociate.accepted", haVipId=ha_vip_id, requestId=request_id, force=decision.force)
+        if self.policy.keep_record:
+            # Within the first poll interval, so it costs the confirmation nothing.
+            self._tag(
+                region, ha_vip_id, record.removal_tags(signal.instance_id, self.wall(), held, forced=decision.force)
+            )
+        if not self.policy.wait_for_completion:
+            out.outcome = "pending"  # accepted; completion deliberately not watched
+            return None
+        # The call is asynchronous: watch it, first one interval after the call was sent.
+        drive.view_taken_at = called_at
+        return Step.WAIT
+
+    def _tag(self, region: str, ha_vip_id: str, tags: dict[str, str]) -> None:
+        """Write to the HAVIP's record. A failure is logged, never fails the failover: without
+        the record the node is simply never put back automatically (the safe side)."""
+        try:
+            self.vpc.tag_resources(region, ha_vip_id, tags, timeout=min(self._call_timeout(), 2.0))
+        except VpcError as err:
+            log.warning("havip.record.failed", haVipId=ha_vip_id, code=err.code, message=err.message, tags=sorted(tags))
+
+    def _read_survivors(self, drive: _Drive, region: str, facts: HavipFacts) -> None:
+        """The ECS state of every other node the HAVIP will still hold (ENIs: of their instance)."""
+        assert drive.view is not None and drive.view.havip is not None
+        instance = drive.out.signal.instance_id
+        gone = facts.gone(besides=instance)
+        others = [i for i in drive.view.havip.associated_instances if i != instance and i not in gone]
+        try:
+            drive.survivors = self.survivors.states(region, others)
+        except VpcError as err:
+            drive.survivors_error = err
+            log.warning("ecs.describe_instance_status.failed", code=err.code, message=err.message, instanceIds=others)
+        drive.out.survivors = drive.survivors
 
     def _unobserved(self, out: Outcome, err: VpcError, accepted: bool, start: float) -> Outcome:
         """DescribeHaVips failed for good while we were watching: after an accepted call
@@ -443,7 +609,7 @@ class Failover:
         """Back off before retry number `retries + 1`; False when no call would fit after it.
         The last pause is shortened to leave room for one more attempt before the deadline."""
         room = self.deadline.remaining() - MIN_CALL_TIMEOUT
-        if room <= 0:
+        if room < MIN_PAUSE:  # (not <= 0: a float crumb of room would make a tight loop of calls)
             return False
         self.deadline.sleep(min(self._backoff(retries, code), room))
         return True

@@ -22,6 +22,7 @@ SourceName = Literal[
     "eventbridge-cms-alert",
     "manual",
     "health-check",
+    "reconcile",
 ]
 
 
@@ -44,6 +45,9 @@ class Signal:
     instance_type: str | None = None  # "EcsInstance" | "NetworkInterface"
     client_token: str | None = None
     dry_run: bool | None = None
+    # When the event says it happened (UTC epoch seconds); None: the event carries no time
+    # (manual) or an unreadable one. Ages the event: an old "failed" is not acted on.
+    event_time: float | None = None
 
 
 @dataclass(frozen=True)
@@ -94,4 +98,6 @@ class Parsed:
     """What one invocation's event said: the signals, and how it arrived."""
 
     signals: list[Signal] = field(default_factory=list)
-    envelope: str = "direct"  # "direct" | "http" | "eventbridge-batch"
+    envelope: str = "direct"  # "direct" | "http" | "eventbridge-batch" | "timer"
+    reconcile: bool = False  # FC's timer: reconcile every managed HAVIP
+    inspect: bool = False  # a read-only view of every managed pair (GET on the HTTP trigger)

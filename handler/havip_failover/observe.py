@@ -13,6 +13,7 @@ import functools
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from .model import HaVip
@@ -25,25 +26,45 @@ PAGE_SIZE = 50  # DescribeHaVips' maximum
 MAX_PAGES = 200  # 10,000 HAVIPs: far beyond any region's quota; stops a runaway listing
 
 
+@dataclass(frozen=True)
+class View:
+    """A HAVIP as one DescribeHaVips showed it (None: it does not exist), and the monotonic
+    time that look started: the state shown is no newer than that (a describe may lag)."""
+
+    havip: HaVip | None
+    taken_at: float
+
+
 def pages(
     vpc: VpcApi,
     retrying: Callable[[Callable[[], HaVipPage]], HaVipPage],
     call_timeout: Callable[[], float],
     region: str,
     ids: Sequence[str] = (),
+    *,
+    tags: Sequence[tuple[str, str]] = (),
 ) -> Iterator[list[HaVip]]:
-    """DescribeHaVips page after page (filtered by `ids` when given), lazily, until the last."""
+    """DescribeHaVips page after page (filtered by `ids` / `tags` when given), lazily, until the last."""
     number, total = 1, 0
     while True:
-        call = functools.partial(vpc.describe_ha_vips, region, ha_vip_ids=ids, page_number=number, page_size=PAGE_SIZE)
+        call = functools.partial(
+            vpc.describe_ha_vips, region, ha_vip_ids=ids, page_number=number, page_size=PAGE_SIZE, **_tag_filter(tags)
+        )
         page = retrying(lambda: call(timeout=call_timeout()))  # noqa: B023 - called at once
         yield page.havips
         total += len(page.havips)
-        # TotalCount says when to stop; without it, a short page is the last one.
-        more = total < page.total_count if page.total_count else len(page.havips) >= PAGE_SIZE
+        # Read on while pages come back full, whatever TotalCount says: a TotalCount smaller
+        # than the truth must not hide a HAVIP. A short page is the last unless TotalCount
+        # promises more.
+        more = len(page.havips) >= PAGE_SIZE or total < page.total_count
         if not page.havips or not more or number >= MAX_PAGES:
             return
         number += 1
+
+
+def _tag_filter(tags: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    # Passed only when set, so an adapter without the tag filter still serves id lookups.
+    return {"tags": tuple(tags)} if tags else {}
 
 
 class Observer:
@@ -77,11 +98,13 @@ class Observer:
         with self._fetch:
             self._seen.pop(ha_vip_id, None)
 
-    def look(self, region: str, ha_vip_id: str) -> HaVip | None:
+    def look(self, region: str, ha_vip_id: str, *, not_before: float = float("-inf")) -> View:
+        """The HAVIP now: a look another HAVIP's poll started less than REUSE_WINDOW ago is
+        shared, unless it started before `not_before` (our own last call's answer)."""
         with self._fetch:
             seen = self._seen.get(ha_vip_id)
-            if seen is not None and self._monotonic() - seen[0] < REUSE_WINDOW:
-                return seen[1]
+            if seen is not None and seen[0] >= not_before and self._monotonic() - seen[0] < REUSE_WINDOW:
+                return View(seen[1], seen[0])
             ids = tuple(sorted(self._watched.get(region, set()) | {ha_vip_id}))
             started = self._monotonic()  # the state seen is at least this fresh
             found: dict[str, HaVip] = {}
@@ -93,7 +116,7 @@ class Observer:
                     break
             for i in ids:
                 self._seen[i] = (started, found.get(i))
-            return found.get(ha_vip_id)
+            return View(found.get(ha_vip_id), started)
 
 
 class IncidentLocks:

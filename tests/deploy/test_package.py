@@ -216,6 +216,7 @@ def test_the_packaged_entry_fails_a_havip_over_in_a_clean_interpreter(
     env = _clean_env(
         FC_REGION="cn-hangzhou",
         HAVIP_VPC_ENDPOINT=emulator.endpoint,
+        HAVIP_ECS_ENDPOINT=emulator.endpoint,
         HAVIP_VPC_PROTOCOL="http",
         HAVIP_WAIT_SECONDS="10",
     )

@@ -30,6 +30,7 @@ def env(emulator: EmulatorServer) -> dict[str, str]:
     return {
         "FC_REGION": "cn-hangzhou",
         "HAVIP_VPC_ENDPOINT": emulator.endpoint,
+        "HAVIP_ECS_ENDPOINT": emulator.endpoint,
         "HAVIP_VPC_PROTOCOL": "http",
         "HAVIP_WAIT_SECONDS": "10",
         "HAVIP_CALLBACK_TOKEN": "demo-callback-token",

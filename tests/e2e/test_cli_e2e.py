@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def cli(emulator: EmulatorServer, *args: str, runtime: str = "python3.10") -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HAVIP_", "ALIBABA_CLOUD_", "FC_"))} | {
         "HAVIP_VPC_ENDPOINT": emulator.endpoint,
+        "HAVIP_ECS_ENDPOINT": emulator.endpoint,
         "HAVIP_VPC_PROTOCOL": "http",
         "HAVIP_REGION_ID": "cn-hangzhou",
         "ALIBABA_CLOUD_ACCESS_KEY_ID": AK,

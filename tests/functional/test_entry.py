@@ -153,7 +153,13 @@ def test_incorrect_havip_status_redescribes_and_retries(fake_vpc: FakeVpc, clock
     result = run(manual(HaVipId=HAVIP, InstanceId=STANDBY), fake_vpc, clock)
     assert result["results"][0]["outcome"] == "unassociated"
     actions = [c.action for c in fake_vpc.calls]
-    assert actions[:3] == ["DescribeHaVips", "UnassociateHaVip", "DescribeHaVips"]
+    assert actions[:5] == [
+        "DescribeHaVips",
+        "DescribeInstanceStatus",  # the master is Running: a survivor
+        "UnassociateHaVip",
+        "DescribeHaVips",  # never a second call on the view the first was decided on
+        "DescribeInstanceStatus",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -201,36 +207,46 @@ def test_master_changed_under_us_retries_with_force(fake_vpc: FakeVpc, clock: Fa
     assert forces == [False, True]
 
 
-def test_master_flipping_back_gets_no_force(fake_vpc: FakeVpc, clock: FakeClock) -> None:
-    # GIVEN the standby promoted for our call, and the old master back by our next look
+def test_a_refusal_makes_views_naming_another_master_stale(fake_vpc: FakeVpc, clock: FakeClock) -> None:
+    # GIVEN the standby promoted for our call, and our next looks naming the old master again
     fake_vpc.add(pair())
     fake_vpc.race("UnassociateHaVip", lambda v: v.add(replace(v.havips[HAVIP], master_instance_id=STANDBY)))
     fake_vpc.race("DescribeHaVips", lambda v: None)  # the first look: as seeded
     fake_vpc.race("DescribeHaVips", lambda v: v.add(replace(v.havips[HAVIP], master_instance_id=MASTER)))
-    result = run(manual(HaVipId=HAVIP, InstanceId=STANDBY), fake_vpc, clock)
-    # THEN the second call goes without Force: Force only for the master as last seen
+    result = run(manual(HaVipId=HAVIP, InstanceId=STANDBY), fake_vpc, clock, env={"HAVIP_WAIT_SECONDS": "3"})
+    # THEN nothing more is called on a view the API's answer contradicts: pending, no Force
     forces = [c.params["force"] for c in fake_vpc.calls if c.action == "UnassociateHaVip"]
-    assert forces == [False, False]
-    assert result["results"][0]["outcome"] == "unassociated"
+    assert forces == [False]
+    (r,) = result["results"]
+    assert (r["outcome"], r["reason"]) == ("pending", "stale-view")
+    assert fake_vpc.havips[HAVIP].associated_instances == (MASTER, STANDBY)
 
 
-def test_api_saying_master_twice_is_believed_over_a_stale_look(fake_vpc: FakeVpc, clock: FakeClock) -> None:
-    fake_vpc.add(pair())
-    refusal = VpcError("Forbidden.UnassociateMaster", "master", http_status=400)
-    fake_vpc.fail_next("UnassociateHaVip", refusal, refusal)
-    result = run(manual(HaVipId=HAVIP, InstanceId=STANDBY), fake_vpc, clock)
-    forces = [c.params["force"] for c in fake_vpc.calls if c.action == "UnassociateHaVip"]
-    assert forces == [False, False, True]
-    assert result["results"][0]["outcome"] == "unassociated"
-
-
-def test_refused_three_times_is_reported(fake_vpc: FakeVpc, clock: FakeClock) -> None:
+def test_the_api_saying_master_never_forces_over_a_lagging_list(fake_vpc: FakeVpc, clock: FakeClock) -> None:
+    # GIVEN the API refusing the standby as master while every look still names the other master
     fake_vpc.add(pair())
     refusal = VpcError("Forbidden.UnassociateMaster", "master", http_status=400)
     fake_vpc.fail_next("UnassociateHaVip", refusal, refusal, refusal)
-    result = run(manual(HaVipId=HAVIP, InstanceId=STANDBY), fake_vpc, clock)
+    result = run(manual(HaVipId=HAVIP, InstanceId=STANDBY), fake_vpc, clock, env={"HAVIP_WAIT_SECONDS": "3"})
+    # THEN the function waits for a view that agrees, and never forces on the old one
+    forces = [c.params["force"] for c in fake_vpc.calls if c.action == "UnassociateHaVip"]
+    assert forces == [False]
     (r,) = result["results"]
-    assert (r["outcome"], r["error"]["code"]) == ("failed", "Forbidden.UnassociateMaster")
+    assert (r["outcome"], r["reason"]) == ("pending", "stale-view")
+
+
+def test_a_refusal_then_an_agreeing_view_forces_the_new_master(fake_vpc: FakeVpc, clock: FakeClock) -> None:
+    # GIVEN a describe two seconds behind, and keepalived promoting the standby before our call
+    fake_vpc.add(pair())
+    fake_vpc.lag = 2.0
+    fake_vpc.race("UnassociateHaVip", lambda v: v.add(replace(v.havips[HAVIP], master_instance_id=STANDBY)))
+    result = run(manual(HaVipId=HAVIP, InstanceId=STANDBY), fake_vpc, clock)
+    # THEN the forced call waits for a view that shows the standby as master
+    (r,) = result["results"]
+    assert (r["outcome"], r["reason"], r["force"]) == ("unassociated", "master-failed", True)
+    forces = [c.params["force"] for c in fake_vpc.calls if c.action == "UnassociateHaVip"]
+    assert forces == [False, True]
+    assert fake_vpc.havips[HAVIP].associated_instances == (MASTER,)
 
 
 def test_both_nodes_failing_in_one_batch_keep_the_last_one(fake_vpc: FakeVpc, clock: FakeClock) -> None:
@@ -287,7 +303,12 @@ def test_wait_zero_calls_and_reports_pending_without_watching(fake_vpc: FakeVpc,
     result = run(manual(HaVipId=HAVIP, InstanceId=STANDBY), fake_vpc, clock, env={"HAVIP_WAIT_SECONDS": "0"})
     (r,) = result["results"]
     assert (r["outcome"], r["reason"], len(r["apiRequestIds"])) == ("pending", "standby-failed", 1)
-    assert [c.action for c in fake_vpc.calls] == ["DescribeHaVips", "UnassociateHaVip"]
+    assert [c.action for c in fake_vpc.calls] == [
+        "DescribeHaVips",
+        "DescribeInstanceStatus",
+        "UnassociateHaVip",
+        "TagResources",  # the record on the HAVIP
+    ]
 
 
 def test_budget() -> None:

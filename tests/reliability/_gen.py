@@ -324,6 +324,7 @@ class Case:
         env = {
             "FC_REGION": region,
             "HAVIP_VPC_ENDPOINT": endpoint,
+            "HAVIP_ECS_ENDPOINT": endpoint,
             "HAVIP_VPC_PROTOCOL": "http",
             "HAVIP_CALLBACK_TOKEN": CALLBACK_TOKEN,
             "HAVIP_FORCE": self.force,

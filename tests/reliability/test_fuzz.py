@@ -93,6 +93,7 @@ def fuzz_env(server: EmulatorServer, **extra: str) -> dict[str, str]:
     return {
         "FC_REGION": "cn-hangzhou",
         "HAVIP_VPC_ENDPOINT": server.endpoint,
+        "HAVIP_ECS_ENDPOINT": server.endpoint,
         "HAVIP_VPC_PROTOCOL": "http",
         "HAVIP_WAIT_SECONDS": "2",
         "HAVIP_CALLBACK_TOKEN": SAMPLE_CALLBACK_TOKEN,

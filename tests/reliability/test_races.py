@@ -144,6 +144,7 @@ def _child_env(endpoint: str) -> dict[str, str]:
     return base | {
         "PYTHONPATH": str(ROOT / "handler"),
         "HAVIP_VPC_ENDPOINT": endpoint,
+        "HAVIP_ECS_ENDPOINT": endpoint,
         "HAVIP_VPC_PROTOCOL": "http",
         "HAVIP_REGION_ID": REGION,
         "HAVIP_CALLBACK_TOKEN": CALLBACK_TOKEN,
@@ -331,7 +332,12 @@ def test_bad_signature_is_a_permanent_auth_failure_not_a_retry_loop(capsys: pyte
         result = invoke(
             manual(HaVipId=HAVIP, InstanceId=MASTER),
             Fc310Context(credentials=FcCredentials(AK, wrong, STS_TOKEN)),
-            env={**sc.env, "HAVIP_VPC_ENDPOINT": sc.server.endpoint, "HAVIP_VPC_PROTOCOL": "http"},
+            env={
+                **sc.env,
+                "HAVIP_VPC_ENDPOINT": sc.server.endpoint,
+                "HAVIP_ECS_ENDPOINT": sc.server.endpoint,
+                "HAVIP_VPC_PROTOCOL": "http",
+            },
         )
         (r,) = result["results"]
         assert (r["outcome"], r["error"]["code"], r["error"]["retryable"]) == ("failed", "SignatureDoesNotMatch", False)
@@ -348,7 +354,12 @@ def test_callback_token_is_required_and_never_echoed(capsys: pytest.CaptureFixtu
         from havip_failover.entry import invoke
         from havip_failover.fc_context import Fc312Context
 
-        env = {**sc.env, "HAVIP_VPC_ENDPOINT": sc.server.endpoint, "HAVIP_VPC_PROTOCOL": "http"}
+        env = {
+            **sc.env,
+            "HAVIP_VPC_ENDPOINT": sc.server.endpoint,
+            "HAVIP_ECS_ENDPOINT": sc.server.endpoint,
+            "HAVIP_VPC_PROTOCOL": "http",
+        }
         wrong = invoke(json.dumps(event).encode(), Fc312Context(), env=env)
         unset = invoke(ALARM, Fc312Context(), env={k: v for k, v in env.items() if k != "HAVIP_CALLBACK_TOKEN"})
         assert (wrong["statusCode"], unset["statusCode"]) == (403, 403)

@@ -81,7 +81,8 @@ def test_eni_type_comes_from_the_havip_or_the_prefix() -> None:
 
 
 def test_manual_force_true_is_respected_even_under_never() -> None:
-    d = decide(state="failed", instance_id=MASTER, havip=PAIR, force_policy="never", requested_force=True)
+    # an order: carried out even with no Running survivor (their states go into the result)
+    d = decide(state="failed", instance_id=MASTER, havip=PAIR, force_policy="never", requested_force=True, survivors={})
     assert (d.action, d.force) == ("unassociate", True)
 
 
@@ -91,10 +92,82 @@ def test_manual_force_false_never_removes_the_master() -> None:
 
 
 def test_manual_force_true_on_standby_is_sent_as_asked() -> None:
-    d = decide(state="failed", instance_id=STANDBY, havip=PAIR, requested_force=True)
+    d = decide(state="failed", instance_id=STANDBY, havip=PAIR, requested_force=True, survivors={MASTER: "Stopped"})
     assert (d.action, d.reason, d.force) == ("unassociate", "standby-failed", True)
 
 
 def test_unknown_master_is_treated_as_standby() -> None:
     d = decide(state="failed", instance_id=MASTER, havip=replace(PAIR, master_instance_id=None))
     assert (d.action, d.force) == ("unassociate", False)
+
+
+# ---- issue 8: what the invocation knows beyond the view ---------------------------------
+
+
+def test_an_order_reads_the_survivors_first_for_the_record() -> None:
+    d = decide(state="failed", instance_id=MASTER, havip=PAIR, requested_force=True)
+    assert d.action == "check-survivors"
+    unreadable = decide(state="failed", instance_id=MASTER, havip=PAIR, requested_force=True, survivors_unreadable=True)
+    assert (unreadable.action, unreadable.force) == ("unassociate", True)
+
+
+@pytest.mark.parametrize("status", ["Stopped", "Stopping", "Starting", "Pending", "Absent"])
+def test_no_node_is_taken_off_while_no_other_node_is_running(status: str) -> None:
+    for failed in (MASTER, STANDBY):
+        other = STANDBY if failed == MASTER else MASTER
+        asked = decide(state="failed", instance_id=failed, havip=PAIR, require_survivor=True)
+        assert asked.action == "check-survivors"
+        d = decide(state="failed", instance_id=failed, havip=PAIR, require_survivor=True, survivors={other: status})
+        assert (d.action, d.reason) == ("skip", "no-running-survivor")
+
+
+def test_a_running_survivor_lets_the_failover_go_ahead() -> None:
+    d = decide(state="failed", instance_id=MASTER, havip=PAIR, require_survivor=True, survivors={STANDBY: "Running"})
+    assert (d.action, d.reason, d.force) == ("unassociate", "master-failed", True)
+
+
+def test_unreadable_survivors_take_nothing_off() -> None:
+    d = decide(state="failed", instance_id=MASTER, havip=PAIR, require_survivor=True, survivors_unreadable=True)
+    assert (d.action, d.reason) == ("fail", "survivor-state-unknown")
+
+
+def test_a_node_we_removed_counts_as_gone_for_the_last_instance_guard() -> None:
+    # the describe still lists the master we forced off a moment ago: the standby is alone
+    d = decide(state="failed", instance_id=STANDBY, havip=PAIR, gone=frozenset({MASTER}))
+    assert (d.action, d.reason) == ("skip", "last-instance")
+
+
+def test_a_view_listing_what_we_removed_is_stale_when_others_remain() -> None:
+    third = "i-bp1third0000000001"
+    trio = replace(PAIR, associated_instances=(MASTER, STANDBY, third))
+    d = decide(state="failed", instance_id=STANDBY, havip=trio, gone=frozenset({MASTER}))
+    assert (d.action, d.reason) == ("wait", "stale-view")
+
+
+def test_a_view_naming_another_master_than_the_api_said_is_stale() -> None:
+    # the API refused: STANDBY is the master now; the view still says MASTER
+    d = decide(state="failed", instance_id=STANDBY, havip=PAIR, master_claim=STANDBY)
+    assert (d.action, d.reason) == ("wait", "stale-view")
+    fresh = replace(PAIR, master_instance_id=STANDBY)
+    agreed = decide(state="failed", instance_id=STANDBY, havip=fresh, master_claim=STANDBY)
+    assert (agreed.action, agreed.force) == ("unassociate", True)
+
+
+def test_our_accepted_call_is_waited_for_never_repeated() -> None:
+    d = decide(state="failed", instance_id=MASTER, havip=PAIR, removing=True)
+    assert (d.action, d.reason) == ("wait", "waiting-for-completion")
+
+
+@pytest.mark.parametrize(
+    ("age", "limit", "reason"),
+    [(601.0, 600.0, "stale-event"), (-301.0, 600.0, "event-time-in-future"), (-301.0, 0.0, "event-time-in-future")],
+)
+def test_stale_and_future_events_are_not_acted_on(age: float, limit: float, reason: str) -> None:
+    d = decide(state="failed", instance_id=MASTER, havip=PAIR, event_age=age, max_event_age=limit)
+    assert (d.action, d.reason) == ("skip", reason)
+
+
+@pytest.mark.parametrize(("age", "limit"), [(599.0, 600.0), (-299.0, 600.0), (86400.0, 0.0), (None, 600.0)])
+def test_fresh_events_small_skew_and_no_limit_are_acted_on(age: float | None, limit: float) -> None:
+    d = decide(state="failed", instance_id=MASTER, havip=PAIR, event_age=age, max_event_age=limit)
+    assert d.action == "unassociate"

@@ -48,9 +48,9 @@ def test_one_describe_serves_every_watched_havip_within_the_window() -> None:
     vpc, clock = CountingVpc(), Clock()
     obs = observer(vpc, clock)
     with obs.watching("r", "havip-1"), obs.watching("r", "havip-2"), obs.watching("r", "havip-3"):
-        assert obs.look("r", "havip-1") is not None
-        assert obs.look("r", "havip-2") is not None
-        assert obs.look("r", "havip-3") is not None
+        assert obs.look("r", "havip-1").havip is not None
+        assert obs.look("r", "havip-2").havip is not None
+        assert obs.look("r", "havip-3").havip is not None
         assert vpc.calls == [("havip-1", "havip-2", "havip-3")]
         clock.now += REUSE_WINDOW  # a new poll cycle: a new look
         obs.look("r", "havip-2")
@@ -61,8 +61,8 @@ def test_a_missing_havip_is_reported_as_none_and_shared_too() -> None:
     vpc, clock = CountingVpc(), Clock()
     obs = observer(vpc, clock)
     with obs.watching("r", "havip-gone"):
-        assert obs.look("r", "havip-gone") is None
-        assert obs.look("r", "havip-gone") is None
+        assert obs.look("r", "havip-gone").havip is None
+        assert obs.look("r", "havip-gone").havip is None
     assert len(vpc.calls) == 1
 
 
@@ -141,12 +141,12 @@ class UnfilteredVpc(CountingVpc):
 
 def test_a_havip_is_found_even_when_the_api_ignores_the_filter() -> None:
     vpc, clock = UnfilteredVpc(), Clock()
-    found = observer(vpc, clock).look("r", "havip-105")
+    found = observer(vpc, clock).look("r", "havip-105").havip
     assert found is not None and found.ha_vip_id == "havip-105"
     assert vpc.calls == [("1",), ("2",), ("3",)]
 
 
 def test_a_missing_havip_on_an_unfiltering_api_stops_at_the_last_page() -> None:
     vpc, clock = UnfilteredVpc(), Clock()
-    assert observer(vpc, clock).look("r", "havip-none") is None
+    assert observer(vpc, clock).look("r", "havip-none").havip is None
     assert len(vpc.calls) == 3

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from havip_failover.model import BadEvent, Parsed, ParseOptions
 
-from . import http
+from . import http, timer
 from ._common import MAX_EVENT_BYTES, decode_text, fail, load_json
 from ._dispatch import dispatch_json
 
@@ -63,4 +63,6 @@ def _parse(raw: object, options: ParseOptions, callback_token: str | None) -> Pa
     value = load_json(text, "the event")
     if isinstance(value, dict) and http.is_http_envelope(value):
         return http.parse_http(value, options, callback_token)
+    if isinstance(value, dict) and timer.looks_like_timer(value):
+        return timer.parse_timer(value)
     return dispatch_json(value, options)
