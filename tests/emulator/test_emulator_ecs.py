@@ -223,3 +223,18 @@ def test_the_journal_records_ecs_actions(server: EmulatorServer, ecs_client: Ecs
         ("DescribeNetworkInterfaces", 200),
     ]
     assert [e["action"] for e in admin(server, "GET", "journal")] == [e.action for e in server.journal]
+
+
+def test_releasing_one_node_leaves_the_other_nodes_operation_running(
+    server: EmulatorServer, backend: VpcBackend, clock: Clock
+) -> None:
+    # GIVEN the standby being disassociated (1 s) WHEN the master is released meanwhile
+    backend.seed(two_node_pair())
+    backend.unassociate_ha_vip("r-1", region_id=REGION, ha_vip_id=HAVIP, instance_id=STANDBY)
+    server.delete_instance(MASTER)
+    # THEN the master is gone at once, the standby's disassociation still runs, then completes
+    havip = backend.get_havip(HAVIP)
+    assert (havip["Status"], havip["AssociatedInstances"]["associatedInstance"]) == ("Unassociating", [STANDBY])
+    clock.now += 1
+    havip = backend.get_havip(HAVIP)
+    assert (havip["Status"], havip["AssociatedInstances"]["associatedInstance"]) == ("Available", [])
