@@ -881,11 +881,11 @@ class VpcBackend:
                 if havip.pending is not None and havip.pending.instance_id == instance_id:
                     havip.pending = None
                 if instance_id in havip.instances:
-                    other = havip.pending  # another node's operation goes on
+                    ongoing = havip.pending  # another node's operation goes on
                     self._complete(havip, PendingOp("unassociate", instance_id, self._clock()))
-                    if other is not None:
-                        havip.pending = other
-                        havip.status = "Unassociating" if other.op == "unassociate" else "Associating"
+                    if ongoing is not None:
+                        havip.pending = ongoing
+                        havip.status = "Unassociating" if ongoing.op == "unassociate" else "Associating"
                     self._transitions.append((havip.ha_vip_id, instance_id, "released", self._clock()))
                     released.append(havip.ha_vip_id)
                 elif havip.pending is None and havip.status in ("Associating", "Unassociating"):
