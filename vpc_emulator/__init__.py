@@ -9,7 +9,7 @@ with EmulatorServer(backend) as server:
          #        access_key_id="LTAIemulatorKey", access_key_secret="emulator-secret")
 """
 
-from .faults import Fault
+from .faults import Fault, RamPolicy
 from .models import VpcApiError, VpcBackend, two_node_pair
 from .server import EmulatorServer, JournalEntry
 
@@ -17,6 +17,7 @@ __all__ = [
     "EmulatorServer",
     "Fault",
     "JournalEntry",
+    "RamPolicy",
     "VpcApiError",
     "VpcBackend",
     "two_node_pair",

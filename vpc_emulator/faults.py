@@ -1,15 +1,26 @@
-"""Fault injection: errors, latency, dropped and hung connections, per action and count."""
+"""Fault injection: errors, latency, dropped and hung connections, stale describes, RAM
+denials — per action and count."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import secrets
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .models import VpcApiError
+
 if TYPE_CHECKING:
     from .models import VpcBackend
+
+# Actions whose answer can be served from the past (the describe-lag fault).
+LAGGABLE_ACTIONS = frozenset({"DescribeHaVips", "DescribeInstanceStatus", "DescribeNetworkInterfaces"})
+ECS_ACTIONS = frozenset({"DescribeInstanceStatus", "DescribeNetworkInterfaces"})
+RAM_DENIED_MESSAGE = "User not authorized to operate on the specified resource, or this API doesn't support RAM."
+EMULATOR_ACCOUNT_ID = "1234567890123456"
 
 # Messages the real gateway uses for the usual transient codes.
 DEFAULT_MESSAGES = {
@@ -22,7 +33,60 @@ DEFAULT_MESSAGES = {
     "OperationConflict": "The operation conflicts with another operation in progress.",
     "LastTokenProcessing": "The last token request is processing.",
     "OperationFailed.DistibuteLock": "Distibute lock fail.",
+    "Forbidden.RAM": RAM_DENIED_MESSAGE,
 }
+
+
+def access_denied(action: str, access_key_id: str | None) -> VpcApiError:
+    """The gateway's RAM denial: 403 Forbidden.RAM with its AccessDeniedDetail."""
+    product = "ecs" if action in ECS_ACTIONS else "vpc"
+    sts = (access_key_id or "").startswith("STS.")
+    detail = {
+        "PolicyType": "AccountLevelIdentityBasedPolicy",
+        "AuthPrincipalOwnerId": EMULATOR_ACCOUNT_ID,
+        # Opaque in the real API too (ram:DecodeDiagnosticMessage reads it): random bytes.
+        "EncodedDiagnosticMessage": base64.b64encode(b"\x01\x01" + secrets.token_bytes(46)).decode(),
+        "AuthPrincipalType": "AssumedRoleUser" if sts else "SubUser",
+        "AuthPrincipalDisplayName": "havip-failover-role:emulator" if sts else "204999999999999999",
+        "NoPermissionType": "ImplicitDeny",
+        "AuthAction": f"{product}:{action}",
+    }
+    return VpcApiError(403, "Forbidden.RAM", RAM_DENIED_MESSAGE, {"AccessDeniedDetail": detail})
+
+
+class RamPolicy:
+    """Per-AccessKey denials, as a RAM policy without the Allow would give: `deny(actions,
+    access_key_id)` (access_key_id None: every key); checked after the signature."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._denied: dict[str | None, set[str]] = {}
+
+    def deny(self, actions: Iterable[str], access_key_id: str | None = None) -> None:
+        with self._lock:
+            self._denied.setdefault(access_key_id, set()).update(actions)
+
+    def allow(self, actions: Iterable[str] | None = None, access_key_id: str | None = None) -> None:
+        """Lift denials (all of that key's when `actions` is None)."""
+        with self._lock:
+            if actions is None:
+                self._denied.pop(access_key_id, None)
+            else:
+                self._denied.get(access_key_id, set()).difference_update(actions)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._denied.clear()
+
+    def check(self, action: str, access_key_id: str | None) -> None:
+        with self._lock:
+            denied = action in self._denied.get(None, set()) or action in self._denied.get(access_key_id, set())
+        if denied:
+            raise access_denied(action, access_key_id)
+
+    def to_dict(self) -> dict[str, list[str]]:
+        with self._lock:
+            return {("*" if k is None else k): sorted(v) for k, v in self._denied.items() if v}
 
 
 @dataclass
@@ -40,6 +104,12 @@ class Fault:
     mutate: in-process only: change the backend's state just before the request is
       served (keepalived promoting the other node, the HAVIP deleted, someone else's
       disassociation) — the race happens between the client's look and its call.
+    lag: answer normally, but from the state of that many seconds ago (an eventually
+      consistent read): DescribeHaVips, DescribeInstanceStatus, DescribeNetworkInterfaces
+      only, with code None. A lag fault is taken separately from the others, so a lagged
+      describe can also be throttled. `Fault.describe_lag(5)` builds one.
+    A `Forbidden.RAM` fault answers the gateway's real denial (403 and AccessDeniedDetail,
+    whatever http_status says): `Fault.ram_denied("UnassociateHaVip")`.
     """
 
     action: str | None = None
@@ -52,8 +122,23 @@ class Fault:
     message: str | None = None
     after: int = 0
     mutate: Callable[[VpcBackend], None] | None = field(default=None, compare=False)
+    lag: float = 0.0
+
+    @classmethod
+    def describe_lag(cls, seconds: float, action: str = "DescribeHaVips", times: int = -1) -> Fault:
+        return cls(action=action, code=None, lag=seconds, times=times)
+
+    @classmethod
+    def ram_denied(cls, action: str | None, times: int = -1) -> Fault:
+        return cls(action=action, code="Forbidden.RAM", http_status=403, times=times)
 
     def __post_init__(self) -> None:
+        if self.lag < 0:
+            raise ValueError("Fault.lag must be >= 0")
+        if self.lag > 0 and (self.code is not None or self.drop or self.hang):
+            raise ValueError("a lag fault answers normally (from the past): set code=None, no drop/hang")
+        if self.lag > 0 and self.action is not None and self.action not in LAGGABLE_ACTIONS:
+            raise ValueError(f"lag applies to {sorted(LAGGABLE_ACTIONS)} only")
         if self.times == 0 or self.times < -1:
             raise ValueError("Fault.times must be a positive count or -1 (forever)")
         if self.latency < 0 or self.hang < 0:
@@ -78,7 +163,10 @@ class Fault:
         unknown = set(data) - (names - {"mutate"})
         if unknown:
             raise ValueError(f"unknown Fault fields: {sorted(unknown)}")
-        return cls(**dict(data))
+        fields = dict(data)
+        if fields.get("lag") and "code" not in fields:
+            fields["code"] = None  # a lag fault is not an error unless one is named
+        return cls(**fields)
 
 
 class FaultPlan:
@@ -97,9 +185,21 @@ class FaultPlan:
             self._faults.clear()
 
     def take(self, action: str) -> Fault | None:
-        """Consume one use of the first fault matching `action`, if any."""
+        """Consume one use of the first (non-lag) fault matching `action`, if any."""
+        return self._take(action, lag=False)
+
+    def take_lag(self, action: str) -> float:
+        """Consume one use of the first lag fault matching `action`: its lag (0: none)."""
+        if action not in LAGGABLE_ACTIONS:
+            return 0.0
+        fault = self._take(action, lag=True)
+        return fault.lag if fault is not None else 0.0
+
+    def _take(self, action: str, *, lag: bool) -> Fault | None:
         with self._lock:
             for index, fault in enumerate(self._faults):
+                if (fault.lag > 0) != lag:
+                    continue
                 if fault.action is None or fault.action == action:
                     if fault.after > 0:
                         fault.after -= 1

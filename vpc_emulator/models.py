@@ -1,15 +1,18 @@
-"""State and rules of the emulated VPC API (HAVIPs, ECS instances, ENIs). No HTTP here.
+"""State and rules of the emulated VPC API (HAVIPs, their tags) and of the ECS API's view of
+instances and ENIs. No HTTP here.
 
 Every public method is thread-safe. Asynchronous operations (UnassociateHaVip,
-AssociateHaVip) are recorded as a pending transition with a due time on a monotonic
+AssociateHaVip, an instance's reboot phases) are recorded with a due time on a monotonic
 clock and applied lazily at the start of every access, so no timer thread is needed
-and nothing can be observed half-applied.
+and nothing can be observed half-applied. Every state change is also kept in a timestamped
+history, so a describe can answer from the state of N seconds ago (the describe-lag fault).
 """
 
 from __future__ import annotations
 
 import copy
 import datetime
+import math
 import secrets
 import string
 import threading
@@ -24,20 +27,38 @@ ENI_STATUSES = frozenset({"Available", "InUse", "Attaching", "Detaching", "Creat
 INSTANCE_TYPES = ("EcsInstance", "NetworkInterface")
 FILTER_KEYS = ("HaVipId", "VpcId", "VSwitchId", "Status", "HaVipAddress")
 MAX_INSTANCES_PER_HAVIP = 2
+# How many HAVIPs one ECS instance / ENI may hold (AssociateHaVip's CountLimitExceed.HaVipOnInstance).
+MAX_HAVIPS_PER_INSTANCE = 5
 MAX_PAGE_SIZE = 50
 CLIENT_TOKEN_MAX_LEN = 64
+# Tags (VPC TagResources family): per resource and per request.
+MAX_TAGS_PER_RESOURCE = 20
+MAX_TAG_LEN = 128
+MAX_TAG_RESOURCE_IDS = 50
+TAG_RESOURCE_TYPE = "HAVIP"
+_TAG_FORBIDDEN_PREFIXES = ("aliyun", "acs:")
+_TAG_FORBIDDEN_PARTS = ("http://", "https://")
+# ECS limits.
+MAX_ECS_IDS = 100
+MAX_INSTANCE_STATUS_PAGE_SIZE = 50
+MAX_ENI_PAGE_SIZE = 100
+# How far back the history answers a lagged describe (older entries are pruned).
+HISTORY_SECONDS = 900.0
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 
 
 class VpcApiError(Exception):
-    """An error the real VPC API would return: HTTP status, error code and message."""
+    """An error the real VPC API would return: HTTP status, error code and message.
 
-    def __init__(self, http_status: int, code: str, message: str) -> None:
+    `extra`: further fields of the error body (e.g. a RAM denial's AccessDeniedDetail)."""
+
+    def __init__(self, http_status: int, code: str, message: str, extra: Mapping[str, Any] | None = None) -> None:
         super().__init__(f"{http_status} {code}: {message}")
         self.http_status = http_status
         self.code = code
         self.message = message
+        self.extra: dict[str, Any] = dict(extra or {})
 
 
 def missing_parameter(name: str) -> VpcApiError:
@@ -71,13 +92,19 @@ class Instance:
     region: str
     vswitch_id: str | None
     status: str
+    attached_to: str | None = None  # ENIs only: the ECS instance it is attached to
+    # Status changes still to come, (due, status), oldest first (a reboot's phases).
+    schedule: list[tuple[float, str]] = field(default_factory=list)
 
     @property
     def kind(self) -> str:
         return instance_kind(self.instance_id)
 
     def to_seed(self) -> dict[str, Any]:
-        return {"id": self.instance_id, "vswitch": self.vswitch_id, "status": self.status}
+        out: dict[str, Any] = {"id": self.instance_id, "vswitch": self.vswitch_id, "status": self.status}
+        if self.kind == "NetworkInterface":
+            out["instance"] = self.attached_to
+        return out
 
 
 @dataclass
@@ -104,6 +131,7 @@ class HaVip:
     description: str = ""
     name: str = ""
     pending: PendingOp | None = None
+    tags: dict[str, str] = field(default_factory=dict)  # insertion order is the API's order
 
     def to_api(self) -> dict[str, Any]:
         """The item as DescribeHaVips returns it (inner list keys lowercase, as the real API)."""
@@ -122,7 +150,7 @@ class HaVip:
             "Name": self.name,
             "CreateTime": self.create_time,
             "ChargeType": "PostPaid",
-            "Tags": {"Tag": []},
+            "Tags": {"Tag": [{"Key": k, "Value": v} for k, v in self.tags.items()]},
         }
 
 
@@ -147,6 +175,13 @@ class VpcBackend:
         self.unassociate_delay = unassociate_delay
         self.associate_delay = associate_delay
         self.latency = latency
+        self.max_havips_per_instance = MAX_HAVIPS_PER_INSTANCE
+        # id -> [(time, region, state or None when gone)], oldest first: what a lagged
+        # describe reads. HAVIP states are DescribeHaVips items; instance states are seeds.
+        self._havip_history: dict[str, list[tuple[float, str, dict[str, Any] | None]]] = {}
+        self._instance_history: dict[str, list[tuple[float, str, dict[str, Any] | None]]] = {}
+        self._havip_seq: dict[str, int] = {}
+        self._seeding = False
         self._instances: dict[str, dict[str, Instance]] = {}
         self._havips: dict[str, dict[str, HaVip]] = {}
         self._tokens: dict[tuple[str, str], _TokenRecord] = {}
@@ -165,17 +200,110 @@ class VpcBackend:
         with self._lock:
             return list(self._transitions)
 
+    def now(self) -> float:
+        """The backend's clock (the time base of `transitions` and of the history)."""
+        return self._clock()
+
     # ------------------------------------------------------------------ internals
 
     def _tick(self) -> None:
-        """Apply every pending transition that is due. Caller holds the lock."""
+        """Apply every pending transition that is due, recorded at its due time. Caller holds the lock."""
         now = self._clock()
+        for instances in self._instances.values():
+            for inst in instances.values():
+                while inst.schedule and inst.schedule[0][0] <= now:
+                    due, status = inst.schedule.pop(0)
+                    inst.status = status
+                    self._remember(self._instance_history, inst.instance_id, inst.region, inst.to_seed(), due)
         for region in self._havips.values():
             for havip in region.values():
                 pending = havip.pending
                 if pending is not None and pending.due <= now:
                     self._complete(havip, pending)
                     self._transitions.append((havip.ha_vip_id, pending.instance_id, pending.op, pending.due))
+                    self._remember(self._havip_history, havip.ha_vip_id, havip.region, havip.to_api(), pending.due)
+
+    @staticmethod
+    def _remember(
+        history: dict[str, list[tuple[float, str, dict[str, Any] | None]]],
+        key: str,
+        region: str,
+        state: dict[str, Any] | None,
+        at: float,
+    ) -> None:
+        entries = history.setdefault(key, [])
+        if entries and entries[-1][2] == state:
+            return
+        at = max(at, entries[-1][0]) if entries else at  # history never runs backwards
+        entries.append((at, region, copy.deepcopy(state)))
+
+    def _record(self, at: float | None = None) -> None:
+        """Put every state that changed since the last record into the history, at now.
+
+        Every mutating method ends with this (holding the lock)."""
+        if self._seeding:
+            return
+        now = self._clock() if at is None else at
+        live_havips = {h.ha_vip_id: h for r in self._havips.values() for h in r.values()}
+        for hid, h in live_havips.items():
+            self._havip_seq.setdefault(hid, h.seq)
+            self._remember(self._havip_history, hid, h.region, h.to_api(), now)
+        for hid, entries in self._havip_history.items():
+            if hid not in live_havips and entries[-1][2] is not None:
+                self._remember(self._havip_history, hid, entries[-1][1], None, now)
+        live_instances = {i.instance_id: i for r in self._instances.values() for i in r.values()}
+        for iid, inst in live_instances.items():
+            self._remember(self._instance_history, iid, inst.region, inst.to_seed(), now)
+        for iid, entries in self._instance_history.items():
+            if iid not in live_instances and entries[-1][2] is not None:
+                self._remember(self._instance_history, iid, entries[-1][1], None, now)
+        self._prune(self._clock() - HISTORY_SECONDS)
+
+    def _prune(self, cutoff: float) -> None:
+        for history in (self._havip_history, self._instance_history):
+            for key in list(history):
+                entries = history[key]
+                # keep the newest entry at or before the cutoff: it is the state as of then
+                keep_from = 0
+                for index, (at, _, _) in enumerate(entries):
+                    if at <= cutoff:
+                        keep_from = index
+                if keep_from:
+                    del entries[:keep_from]
+                if entries[-1][2] is None and entries[-1][0] <= cutoff:
+                    del history[key]
+
+    @staticmethod
+    def _as_of(
+        history: Mapping[str, list[tuple[float, str, dict[str, Any] | None]]],
+        region: str,
+        when: float,
+    ) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for key, entries in history.items():
+            state: dict[str, Any] | None = None
+            for at, reg, st in entries:
+                if at > when:
+                    break
+                state = st if reg == region else None
+            if state is not None:
+                out[key] = copy.deepcopy(state)
+        return out
+
+    def _havip_items(self, region: str, lag: float) -> list[dict[str, Any]]:
+        """DescribeHaVips items of a region, now or as they were `lag` seconds ago. Caller holds the lock."""
+        if lag <= 0:
+            return [h.to_api() for h in sorted(self._havips.get(region, {}).values(), key=lambda h: h.seq)]
+        then = self._as_of(self._havip_history, region, self._clock() - lag)
+        return [then[k] for k in sorted(then, key=lambda k: self._havip_seq.get(k, 0))]
+
+    def _instance_items(self, region: str, lag: float) -> list[dict[str, Any]]:
+        """Instance/ENI seeds of a region, now or `lag` seconds ago, in creation order. Caller holds the lock."""
+        if lag <= 0:
+            return [i.to_seed() for i in self._instances.get(region, {}).values()]
+        then = self._as_of(self._instance_history, region, self._clock() - lag)
+        order = list(self._instance_history)
+        return [then[k] for k in sorted(then, key=order.index)]
 
     @staticmethod
     def _complete(havip: HaVip, pending: PendingOp) -> None:
@@ -354,6 +482,7 @@ class VpcBackend:
             if client_token:
                 self._tokens[("UnassociateHaVip", client_token)] = _TokenRecord(request_id, identity)
             self._tick()  # a zero delay completes at once
+            self._record()
             return request_id
 
     def associate_ha_vip(
@@ -408,6 +537,13 @@ class VpcBackend:
                     "CountLimitExceeded.HaVipOnECSInstance",
                     "The amount of Instance associated with the specified HaVip reach its limits.",
                 )
+            held = sum(1 for h in self._havips.get(region_id, {}).values() if instance_id in h.instances)
+            if held >= self.max_havips_per_instance:
+                raise VpcApiError(
+                    400,
+                    "CountLimitExceed.HaVipOnInstance",
+                    "The number of HaVips associated with the specified instance exceeds the limit.",
+                )
             if inst.vswitch_id is not None and inst.vswitch_id != havip.vswitch_id:
                 raise VpcApiError(
                     400,
@@ -419,6 +555,7 @@ class VpcBackend:
             if client_token:
                 self._tokens[("AssociateHaVip", client_token)] = _TokenRecord(request_id, identity)
             self._tick()
+            self._record()
             return request_id
 
     def describe_ha_vips(
@@ -427,8 +564,14 @@ class VpcBackend:
         filters: Sequence[tuple[str, Sequence[str]]] = (),
         page_number: str | int | None = None,
         page_size: str | int | None = None,
+        tags: Sequence[tuple[str, str | None]] = (),
+        *,
+        lag: float = 0.0,
     ) -> dict[str, Any]:
-        """DescribeHaVips without RequestId: TotalCount, PageNumber, PageSize, HaVips."""
+        """DescribeHaVips without RequestId: TotalCount, PageNumber, PageSize, HaVips.
+
+        `tags`: (Key, Value) pairs every result must carry (Value None: the key at all).
+        `lag`: answer from the state of that many seconds ago."""
         if not region_id:
             raise missing_parameter("RegionId")
         number = _parse_int("PageNumber", page_number, 1)
@@ -451,19 +594,242 @@ class VpcBackend:
                 )
             if values:
                 wanted.setdefault(key, set()).update(values)
+        for key, _ in tags:
+            if not key:
+                raise VpcApiError(400, "InvalidTagKey", "The tag keys are not valid.")
         with self._lock:
             self._tick()
-            matched = [
-                h for h in sorted(self._havips.get(region_id, {}).values(), key=lambda h: h.seq) if _matches(h, wanted)
-            ]
+            matched = [h for h in self._havip_items(region_id, lag) if _matches(h, wanted) and _has_tags(h, tags)]
             start = (number - 1) * size
-            page = matched[start : start + size]
             return {
                 "TotalCount": len(matched),
                 "PageNumber": number,
                 "PageSize": size,
-                "HaVips": {"HaVip": [h.to_api() for h in page]},
+                "HaVips": {"HaVip": matched[start : start + size]},
             }
+
+    # ------------------------------------------------------------------ tags (VPC TagResources family)
+
+    @staticmethod
+    def _check_tag_request(region_id: str | None, resource_type: str | None, resource_ids: Sequence[str]) -> None:
+        if not region_id:
+            raise missing_parameter("RegionId")
+        if not resource_type:
+            raise missing_parameter("ResourceType")
+        if resource_type.upper() != TAG_RESOURCE_TYPE:  # the API takes the type case-insensitively
+            raise VpcApiError(400, "InvalidInstanceType.NotFound", "The instance type is not found")
+        if len(resource_ids) > MAX_TAG_RESOURCE_IDS:
+            raise VpcApiError(400, "SizeLimitExceeded.ResourceId", "The maximum number of resource IDs is exceeded.")
+
+    @staticmethod
+    def _check_tag_key(key: str) -> None:
+        if (
+            not key
+            or len(key) > MAX_TAG_LEN
+            or key.lower().startswith(_TAG_FORBIDDEN_PREFIXES)
+            or any(p in key for p in _TAG_FORBIDDEN_PARTS)
+        ):
+            raise VpcApiError(400, "InvalidTagKey", "The tag keys are not valid.")
+
+    def _tagged_havips(self, region_id: str, resource_ids: Sequence[str]) -> list[HaVip]:
+        found = self._havips.get(region_id, {})
+        if any(r not in found for r in resource_ids):
+            raise VpcApiError(400, "InvalidInstanceIds.NotFound", "The instanceIds are not found")
+        return [found[r] for r in dict.fromkeys(resource_ids)]
+
+    def tag_resources(
+        self,
+        region_id: str | None,
+        resource_type: str | None,
+        resource_ids: Sequence[str],
+        tags: Sequence[tuple[str, str]],
+    ) -> None:
+        """TagResources: add or overwrite tags on HAVIPs, all or none (≤ 20 per HAVIP)."""
+        self._check_tag_request(region_id, resource_type, resource_ids)
+        assert region_id is not None
+        if not resource_ids:
+            raise missing_parameter("ResourceId.N")
+        if not tags:
+            raise missing_parameter("Tag.N.Key")
+        if len(tags) > MAX_TAGS_PER_RESOURCE:
+            raise VpcApiError(400, "SizeLimitExceeded.TagNum", "The maximum number of tags is exceeded.")
+        keys = [k for k, _ in tags]
+        if len(set(keys)) != len(keys):
+            raise VpcApiError(400, "Forbidden.TagKey.Duplicated", "The specified tag key already exists.")
+        for key, value in tags:
+            self._check_tag_key(key)
+            if (
+                len(value) > MAX_TAG_LEN
+                or value.lower().startswith(_TAG_FORBIDDEN_PREFIXES)
+                or any(p in value for p in _TAG_FORBIDDEN_PARTS)
+            ):
+                raise VpcApiError(400, "InvalidTagValue", "The tag values are not valid.")
+        with self._lock:
+            self._tick()
+            havips = self._tagged_havips(region_id, resource_ids)
+            for havip in havips:
+                if len(set(havip.tags) | set(keys)) > MAX_TAGS_PER_RESOURCE:
+                    raise VpcApiError(400, "QuotaExceeded.TagNum", "Custom Tags quota exceeded")
+            for havip in havips:
+                for key, value in tags:
+                    havip.tags[key] = value
+            self._record()
+
+    def untag_resources(
+        self,
+        region_id: str | None,
+        resource_type: str | None,
+        resource_ids: Sequence[str],
+        keys: Sequence[str],
+        all_tags: str | None = None,
+    ) -> None:
+        """UnTagResources: remove these keys (or, with All=true, every tag); unknown keys are no error."""
+        self._check_tag_request(region_id, resource_type, resource_ids)
+        assert region_id is not None
+        if not resource_ids:
+            raise missing_parameter("ResourceId.N")
+        remove_all = (all_tags or "").lower() == "true"
+        if not keys and not remove_all:
+            raise missing_parameter("TagKey.N")
+        if len(keys) > MAX_TAGS_PER_RESOURCE:
+            raise VpcApiError(400, "SizeLimitExceeded.TagNum", "The maximum number of tags is exceeded.")
+        for key in keys:
+            self._check_tag_key(key)
+        with self._lock:
+            self._tick()
+            for havip in self._tagged_havips(region_id, resource_ids):
+                if remove_all:
+                    havip.tags.clear()
+                for key in keys:
+                    havip.tags.pop(key, None)
+            self._record()
+
+    def list_tag_resources(
+        self,
+        region_id: str | None,
+        resource_type: str | None,
+        resource_ids: Sequence[str],
+        tags: Sequence[tuple[str, str | None]],
+        *,
+        max_results: str | int | None = None,
+        next_token: str | None = None,
+    ) -> dict[str, Any]:
+        """ListTagResources without RequestId: TagResources.TagResource[], NextToken."""
+        self._check_tag_request(region_id, resource_type, resource_ids)
+        assert region_id is not None
+        if not resource_ids and not tags:
+            raise VpcApiError(
+                403, "BothEmpty.TagsAndResources", "The specified Tags and ResourcesIds are not allow to both empty."
+            )
+        if len(tags) > MAX_TAGS_PER_RESOURCE:
+            raise VpcApiError(400, "SizeLimitExceeded.TagNum", "The maximum number of tags is exceeded.")
+        size = _parse_int("MaxResults", max_results, 50)
+        if size < 1 or size > 50:
+            raise VpcApiError(400, "InvalidParameter", "The specified MaxResults is invalid: 1 to 50.")
+        start = _parse_int("NextToken", next_token, 0)
+        with self._lock:
+            self._tick()
+            region = self._havips.get(region_id, {})
+            chosen = [region[r] for r in dict.fromkeys(resource_ids) if r in region] if resource_ids else []
+            if not resource_ids:
+                chosen = sorted(region.values(), key=lambda h: h.seq)
+            rows = [
+                {"ResourceId": h.ha_vip_id, "ResourceType": TAG_RESOURCE_TYPE, "TagKey": k, "TagValue": v}
+                for h in chosen
+                if _has_tags(h.to_api(), tags)
+                for k, v in h.tags.items()
+            ]
+            page = rows[start : start + size]
+            more = start + size < len(rows)
+            return {"NextToken": str(start + size) if more else "", "TagResources": {"TagResource": page}}
+
+    # ------------------------------------------------------------------ ECS (API 2014-05-26)
+
+    @staticmethod
+    def _check_ecs_page(page_number: str | int | None, page_size: str | int | None, max_size: int) -> tuple[int, int]:
+        number = _parse_int("PageNumber", page_number, 1)
+        size = _parse_int("PageSize", page_size, 10)
+        if number < 1:
+            raise VpcApiError(400, "InvalidParameter.PageNumber", "The specified parameter PageNumber is not valid.")
+        if size < 1 or size > max_size:
+            raise VpcApiError(
+                400, "InvalidParameter.PageSize", f"The specified parameter PageSize is not valid: 1 to {max_size}."
+            )
+        return number, size
+
+    def describe_instance_status(
+        self,
+        region_id: str | None,
+        instance_ids: Sequence[str] = (),
+        page_number: str | int | None = None,
+        page_size: str | int | None = None,
+        *,
+        lag: float = 0.0,
+    ) -> dict[str, Any]:
+        """ECS DescribeInstanceStatus without RequestId. A released instance is absent."""
+        if not region_id:
+            raise missing_parameter("RegionId")
+        if len(instance_ids) > MAX_ECS_IDS:
+            raise VpcApiError(
+                400, "InvalidParameter.InstanceIds", f"The specified parameter InstanceId.N exceeds {MAX_ECS_IDS}."
+            )
+        number, size = self._check_ecs_page(page_number, page_size, MAX_INSTANCE_STATUS_PAGE_SIZE)
+        wanted = set(instance_ids)
+        with self._lock:
+            self._tick()
+            rows = [
+                {"InstanceId": i["id"], "Status": i["status"]}
+                for i in self._instance_items(region_id, lag)
+                if str(i["id"]).startswith("i-") and (not wanted or i["id"] in wanted)
+            ]
+        start = (number - 1) * size
+        return {
+            "TotalCount": len(rows),
+            "PageNumber": number,
+            "PageSize": size,
+            "InstanceStatuses": {"InstanceStatus": rows[start : start + size]},
+        }
+
+    def describe_network_interfaces(
+        self,
+        region_id: str | None,
+        eni_ids: Sequence[str] = (),
+        page_number: str | int | None = None,
+        page_size: str | int | None = None,
+        *,
+        lag: float = 0.0,
+    ) -> dict[str, Any]:
+        """ECS DescribeNetworkInterfaces (PageNumber/PageSize paging) without RequestId."""
+        if not region_id:
+            raise missing_parameter("RegionId")
+        if len(eni_ids) > MAX_ECS_IDS:
+            raise VpcApiError(
+                400,
+                "InvalidParameter.NetworkInterfaceIds",
+                f"The specified parameter NetworkInterfaceId.N exceeds {MAX_ECS_IDS}.",
+            )
+        number, size = self._check_ecs_page(page_number, page_size, MAX_ENI_PAGE_SIZE)
+        wanted = set(eni_ids)
+        with self._lock:
+            self._tick()
+            rows = [
+                {
+                    "NetworkInterfaceId": e["id"],
+                    "InstanceId": e.get("instance") or "",
+                    "Status": e["status"],
+                    "VSwitchId": e.get("vswitch") or "",
+                    "Type": "Secondary",
+                }
+                for e in self._instance_items(region_id, lag)
+                if str(e["id"]).startswith("eni-") and (not wanted or e["id"] in wanted)
+            ]
+        start = (number - 1) * size
+        return {
+            "TotalCount": len(rows),
+            "PageNumber": number,
+            "PageSize": size,
+            "NetworkInterfaceSets": {"NetworkInterfaceSet": rows[start : start + size]},
+        }
 
     # ------------------------------------------------------------------ helpers for tests
 
@@ -473,29 +839,106 @@ class VpcBackend:
         region: str,
         vswitch_id: str | None,
         status: str | None = None,
+        attached_to: str | None = None,
     ) -> None:
-        """Add (or replace) an ECS instance (`i-…`, default Running) or ENI (`eni-…`, InUse)."""
+        """Add (or replace) an ECS instance (`i-…`, default Running) or ENI (`eni-…`, InUse;
+        `attached_to`: the ECS instance it is attached to)."""
         kind = instance_kind(instance_id)
         if status is None:
             status = "Running" if kind == "EcsInstance" else "InUse"
         _check_instance_status(kind, status)
+        if attached_to is not None and kind != "NetworkInterface":
+            raise ValueError("only an ENI is attached to an instance")
         with self._lock:
-            self._instances.setdefault(region, {})[instance_id] = Instance(instance_id, region, vswitch_id, status)
+            self._instances.setdefault(region, {})[instance_id] = Instance(
+                instance_id, region, vswitch_id, status, attached_to
+            )
+            self._record()
 
     def remove_instance(self, instance_id: str) -> None:
-        """Forget an instance (as if released) while leaving any HAVIP association."""
+        """Forget an instance while leaving any HAVIP association (a platform that failed to
+        clean up). `delete_instance` is what the real platform does."""
         with self._lock:
             inst = self._find_instance(instance_id)
             del self._instances[inst.region][instance_id]
+            self._record()
+
+    def delete_instance(self, instance_id: str) -> list[str]:
+        """Release an ECS instance or ENI as the platform does (DESIGN §10.1): it leaves ECS
+        (DescribeInstanceStatus no longer lists it), every HAVIP it was in disassociates it by
+        itself at once (the master moving to the remaining node), ENIs attached to a released
+        instance are detached. Returns the HAVIPs it was taken out of."""
+        with self._lock:
+            self._tick()
+            inst = self._find_instance(instance_id)
+            del self._instances[inst.region][instance_id]
+            for other in self._instances.get(inst.region, {}).values():
+                if other.attached_to == instance_id:
+                    other.attached_to = None
+                    other.status = "Available"
+            released = []
+            for havip in self._havips.get(inst.region, {}).values():
+                if havip.pending is not None and havip.pending.instance_id == instance_id:
+                    havip.pending = None
+                if instance_id in havip.instances:
+                    ongoing = havip.pending  # another node's operation goes on
+                    self._complete(havip, PendingOp("unassociate", instance_id, self._clock()))
+                    if ongoing is not None:
+                        havip.pending = ongoing
+                        havip.status = "Unassociating" if ongoing.op == "unassociate" else "Associating"
+                    self._transitions.append((havip.ha_vip_id, instance_id, "released", self._clock()))
+                    released.append(havip.ha_vip_id)
+                elif havip.pending is None and havip.status in ("Associating", "Unassociating"):
+                    havip.status = "InUse" if havip.instances else "Available"
+            self._record()
+            return released
 
     def set_instance_status(self, instance_id: str, status: str) -> None:
+        """Set the status now (cancels a reboot in progress)."""
         with self._lock:
+            self._tick()
             inst = self._find_instance(instance_id)
             _check_instance_status(inst.kind, status)
             inst.status = status
+            inst.schedule.clear()
+            self._record()
+
+    def reboot_instance(self, instance_id: str, stopping: float = 1.0, starting: float = 1.0) -> None:
+        """An ECS reboot: Stopping now, Starting after `stopping` s, Running `starting` s later."""
+        if stopping < 0 or starting < 0:
+            raise ValueError("reboot phases must be >= 0 seconds")
+        with self._lock:
+            self._tick()
+            inst = self._find_instance(instance_id)
+            if inst.kind != "EcsInstance":
+                raise ValueError(f"{instance_id} is not an ECS instance")
+            now = self._clock()
+            inst.status = "Stopping"
+            inst.schedule = [(now + stopping, "Starting"), (now + stopping + starting, "Running")]
+            self._record()
+            self._tick()  # zero-length phases complete at once
+
+    def attach_eni(self, eni_id: str, instance_id: str | None) -> None:
+        """Attach the ENI to an ECS instance (None: detach); its status follows (InUse/Available)."""
+        with self._lock:
+            eni = self._find_instance(eni_id)
+            if eni.kind != "NetworkInterface":
+                raise ValueError(f"{eni_id} is not an ENI")
+            eni.attached_to = instance_id
+            eni.status = "InUse" if instance_id else "Available"
+            self._record()
+
+    def set_tags(self, ha_vip_id: str, tags: Mapping[str, str]) -> None:
+        """Replace the HAVIP's tags (no API limits: a test may seed any state)."""
+        with self._lock:
+            self._tick()
+            havip = self._find_havip(ha_vip_id)
+            havip.tags = {str(k): str(v) for k, v in tags.items()}
+            self._record()
 
     def get_instance(self, instance_id: str) -> dict[str, Any]:
         with self._lock:
+            self._tick()
             inst = self._find_instance(instance_id)
             return {"region": inst.region, **inst.to_seed()}
 
@@ -534,6 +977,7 @@ class VpcBackend:
                 description=description,
                 name=name,
             )
+            self._record()
             return ha_vip_id
 
     def associate_now(self, ha_vip_id: str, instance_id: str, master: bool = False) -> None:
@@ -560,6 +1004,7 @@ class VpcBackend:
             if havip.status in ("Available", "Associating", "Unassociating"):
                 havip.status = "InUse"
                 havip.pending = None
+            self._record()
 
     def set_master(self, ha_vip_id: str, instance_id: str | None) -> None:
         """Make `instance_id` the master now, as keepalived electing it would."""
@@ -569,12 +1014,14 @@ class VpcBackend:
             if instance_id is not None and instance_id not in havip.instances:
                 raise ValueError(f"{instance_id} is not associated with {ha_vip_id}")
             havip.master = instance_id
+            self._record()
 
     def delete_havip(self, ha_vip_id: str) -> None:
         """Release the HAVIP at once (someone deleted it)."""
         with self._lock:
             for region in self._havips.values():
                 region.pop(ha_vip_id, None)
+            self._record()
 
     def get_havip(self, ha_vip_id: str) -> dict[str, Any]:
         """The HAVIP as DescribeHaVips returns it (KeyError if unknown)."""
@@ -598,6 +1045,7 @@ class VpcBackend:
                         self._complete(havip, pending)
                         at = min(pending.due, self._clock())
                         self._transitions.append((havip.ha_vip_id, pending.instance_id, pending.op, at))
+            self._record()
 
     def reset(self) -> None:
         """Forget every region, instance, HAVIP and ClientToken (delays are kept)."""
@@ -607,6 +1055,9 @@ class VpcBackend:
             self._tokens.clear()
             self._seq = 0
             self._transitions.clear()
+            self._havip_history.clear()
+            self._instance_history.clear()
+            self._havip_seq.clear()
 
     def seed(self, data: Mapping[str, Any]) -> None:
         """Add the state described by a seed (see `snapshot()` for the format)."""
@@ -621,12 +1072,18 @@ class VpcBackend:
             regions = data.get("regions") or {}
             if not isinstance(regions, Mapping):
                 raise ValueError("seed 'regions' must be an object")
-            for region, content in regions.items():
-                self._seed_region(str(region), content or {})
+            # Seeded state has always been so: a lagged describe sees it however far back it looks.
+            self._seeding = True
+            try:
+                for region, content in regions.items():
+                    self._seed_region(str(region), content or {})
+            finally:
+                self._seeding = False
+            self._record(at=-math.inf)
 
     def _seed_region(self, region: str, content: Mapping[str, Any]) -> None:
         for item in content.get("instances") or []:
-            self.add_instance(str(item["id"]), region, item.get("vswitch"), item.get("status"))
+            self.add_instance(str(item["id"]), region, item.get("vswitch"), item.get("status"), item.get("instance"))
         for item in content.get("havips") or []:
             hid = self.create_havip(
                 region,
@@ -641,6 +1098,7 @@ class VpcBackend:
             if item.get("create_time"):
                 havip.create_time = str(item["create_time"])
             havip.eips = [str(e) for e in item.get("eips") or []]
+            havip.tags = {str(k): str(v) for k, v in (item.get("tags") or {}).items()}
             master = item.get("master")
             for inst_id in item.get("instances") or []:
                 self.associate_now(hid, str(inst_id), master=(inst_id == master))
@@ -664,7 +1122,8 @@ class VpcBackend:
 
         ``{"regions": {REGION: {"instances": [{"id", "vswitch", "status"}],
         "havips": [{"id", "vpc", "vswitch", "ip", "instances", "master", "status",
-        "instance_type", "eips", "description", "name", "create_time", ["pending"]}]}},
+        "instance_type", "eips", "description", "name", "create_time", "tags", ["pending"]}]}},
+        (an ENI's instance entry also has "instance": the ECS instance it is attached to)
         "unassociate_delay", "associate_delay", "latency"}``
         """
         with self._lock:
@@ -687,6 +1146,7 @@ class VpcBackend:
                         "description": h.description,
                         "name": h.name,
                         "create_time": h.create_time,
+                        "tags": dict(h.tags),
                     }
                     if h.pending is not None:
                         entry["pending"] = {
@@ -726,15 +1186,22 @@ def _check_instance_status(kind: str, status: str) -> None:
         raise ValueError(f"unknown {kind} status {status!r}: one of {sorted(allowed)}")
 
 
-def _matches(havip: HaVip, wanted: Mapping[str, set[str]]) -> bool:
+def _matches(item: Mapping[str, Any], wanted: Mapping[str, set[str]]) -> bool:
+    """Filter.N on a DescribeHaVips item."""
     fields = {
-        "HaVipId": havip.ha_vip_id,
-        "VpcId": havip.vpc_id,
-        "VSwitchId": havip.vswitch_id,
-        "Status": havip.status,
-        "HaVipAddress": havip.ip_address,
+        "HaVipId": item["HaVipId"],
+        "VpcId": item["VpcId"],
+        "VSwitchId": item["VSwitchId"],
+        "Status": item["Status"],
+        "HaVipAddress": item["IpAddress"],
     }
     return all(fields[key] in values for key, values in wanted.items())
+
+
+def _has_tags(item: Mapping[str, Any], tags: Sequence[tuple[str, str | None]]) -> bool:
+    """Tags.N on a DescribeHaVips item: it carries every pair (a None value: the key at all)."""
+    have = {t["Key"]: t["Value"] for t in item["Tags"]["Tag"]}
+    return all(k in have and (v is None or have[k] == v) for k, v in tags)
 
 
 def two_node_pair(region: str = "cn-hangzhou") -> dict[str, Any]:

@@ -12,8 +12,20 @@ Admin API (no signature), JSON in and out:
 - ``GET /_emulator/faults`` → pending faults; ``POST /_emulator/faults`` body: a list of
   Fault fields (or one object) → pending faults; ``DELETE /_emulator/faults`` clears them
 - ``POST /_emulator/instances/<id>`` body ``{"status": "Stopped"}`` (also ``region`` and
-  ``vswitch`` to create it) → the instance
+  ``vswitch`` to create it; for an ENI ``"instance": "i-…"`` or null attaches/detaches it)
+  → the instance
+- ``DELETE /_emulator/instances/<id>`` → release it as the platform does (every HAVIP holding
+  it disassociates it at once) → ``{"released_from": [HAVIP ids]}``
+- ``POST /_emulator/instances/<id>/reboot`` body ``{"stopping": 1.0, "starting": 1.0}``
+  → Stopping, then Starting, then Running
+- ``POST /_emulator/havips/<id>/tags`` body ``{"k": "v"}`` → replaces the HAVIP's tags
+- ``GET /_emulator/ram`` → denials; ``POST /_emulator/ram`` body ``{"deny": [actions],
+  "access_key_id": "…"}`` (no key: every key; ``"allow"`` lifts); ``DELETE`` clears them
 - ``GET /_emulator/health`` → ``{"ok": true}``
+
+Faults (``POST /_emulator/faults``) also take ``"lag": SECONDS`` (DescribeHaVips,
+DescribeInstanceStatus or DescribeNetworkInterfaces answered from that long ago) and
+``"code": "Forbidden.RAM"`` (the gateway's 403 with AccessDeniedDetail).
 """
 
 from __future__ import annotations
@@ -32,7 +44,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-from .faults import Fault, FaultPlan
+from .faults import Fault, FaultPlan, RamPolicy, access_denied
 from .models import VpcApiError, VpcBackend
 from .responses import (
     JSON_CONTENT_TYPE,
@@ -234,6 +246,7 @@ class _Handler(BaseHTTPRequestHandler):
                 raise VpcApiError(404, "InvalidApi.NotFound", f"Specified api is not found: {req.path}.")
             ak = emulator.authenticator.authenticate(req)
             emulator.responses.check_action(action, req.header("x-acs-version"))
+            emulator.ram.check(action, ak)
             latency = emulator.backend.latency
             if latency > 0:
                 emulator._sleep(latency)
@@ -252,17 +265,20 @@ class _Handler(BaseHTTPRequestHandler):
                     return
                 if fault.mutate is not None:
                     fault.mutate(emulator.backend)
+                if fault.code == "Forbidden.RAM" and fault.message is None:
+                    raise access_denied(action, ak)
                 if fault.code is not None:
                     raise VpcApiError(fault.http_status, fault.code, fault.error_message)
             if action == "UnassociateHaVip":
                 with contextlib.suppress(KeyError):
                     havip_before = emulator.backend.get_havip(params.get("HaVipId", ""))
-            result = emulator.responses.dispatch(action, params, request_id)
+            lag = emulator.faults.take_lag(action)
+            result = emulator.responses.dispatch(action, params, request_id, lag)
         except VpcApiError as err:
             journal(err.http_status, err.code, request_id)
             self._send_json(
                 err.http_status,
-                error_body(err.code, err.message, request_id, self._host()),
+                {**error_body(err.code, err.message, request_id, self._host()), **err.extra},
                 {"x-acs-request-id": request_id},
             )
             return
@@ -316,8 +332,39 @@ class _Handler(BaseHTTPRequestHandler):
             elif route == "faults" and method == "DELETE":
                 emulator.clear_faults()
                 self._send_json(200, [])
+            elif route.startswith("instances/") and route.endswith("/reboot") and method == "POST":
+                phases = data if isinstance(data, dict) else {}
+                instance_id = route[len("instances/") : -len("/reboot")]
+                emulator.reboot_instance(
+                    instance_id, float(phases.get("stopping", 1.0)), float(phases.get("starting", 1.0))
+                )
+                self._send_json(200, emulator.backend.get_instance(instance_id))
             elif route.startswith("instances/") and method == "POST":
                 self._admin_instance(route[len("instances/") :], data)
+            elif route.startswith("instances/") and method == "DELETE":
+                released = emulator.delete_instance(route[len("instances/") :])
+                self._send_json(200, {"released_from": released})
+            elif route.startswith("havips/") and route.endswith("/tags") and method == "POST":
+                if not isinstance(data, dict):
+                    raise ValueError('body must be an object of tags like {"key": "value"}')
+                ha_vip_id = route[len("havips/") : -len("/tags")]
+                emulator.backend.set_tags(ha_vip_id, data)
+                self._send_json(200, emulator.backend.get_havip(ha_vip_id))
+            elif route == "ram" and method == "GET":
+                self._send_json(200, emulator.ram.to_dict())
+            elif route == "ram" and method == "POST":
+                if not isinstance(data, dict):
+                    raise ValueError('body must be an object like {"deny": ["UnassociateHaVip"]}')
+                key = data.get("access_key_id")
+                if "deny" in data:
+                    emulator.ram.deny([str(a) for a in data["deny"]], key)
+                if "allow" in data:
+                    allow = data["allow"]
+                    emulator.ram.allow(None if allow is None else [str(a) for a in allow], key)
+                self._send_json(200, emulator.ram.to_dict())
+            elif route == "ram" and method == "DELETE":
+                emulator.ram.clear()
+                self._send_json(200, {})
             else:
                 self._send_json(404, {"error": f"no admin route {method} {path}"})
         except (ValueError, TypeError, KeyError) as exc:
@@ -336,9 +383,14 @@ class _Handler(BaseHTTPRequestHandler):
             if "region" not in data:
                 self._send_json(404, {"error": f"no such instance {instance_id}"})
                 return
-            backend.add_instance(instance_id, str(data["region"]), data.get("vswitch"), data.get("status"))
-        elif "status" in data:
-            backend.set_instance_status(instance_id, str(data["status"]))
+            backend.add_instance(
+                instance_id, str(data["region"]), data.get("vswitch"), data.get("status"), data.get("instance")
+            )
+        else:
+            if "status" in data:
+                backend.set_instance_status(instance_id, str(data["status"]))
+            if "instance" in data:
+                backend.attach_eni(instance_id, data["instance"])
         self._send_json(200, backend.get_instance(instance_id))
 
 
@@ -359,6 +411,7 @@ class EmulatorServer:
         self.authenticator = Authenticator(credentials, max_clock_skew=max_clock_skew, check_nonce=check_nonce)
         self.responses = VpcResponses(self.backend)
         self.faults = FaultPlan()
+        self.ram = RamPolicy()
         self.host = host
         self._requested_port = port
         self._httpd: _HttpServer | None = None
@@ -454,6 +507,26 @@ class EmulatorServer:
     def inject(self, fault: Fault) -> None:
         self.faults.add(fault)
 
+    # -------------------------------------------------------------- mid-scenario controls
+
+    def set_describe_lag(self, seconds: float, action: str = "DescribeHaVips") -> None:
+        """Answer `action` from the state of `seconds` ago until the faults are cleared."""
+        self.inject(Fault.describe_lag(seconds, action))
+
+    def deny(self, *actions: str, access_key_id: str | None = None) -> None:
+        """RAM: refuse these actions (403 Forbidden.RAM) to that key, or to every key."""
+        self.ram.deny(actions, access_key_id)
+
+    def set_instance_status(self, instance_id: str, status: str) -> None:
+        self.backend.set_instance_status(instance_id, status)
+
+    def delete_instance(self, instance_id: str) -> list[str]:
+        """Release an instance or ENI; the HAVIPs holding it disassociate it (returned)."""
+        return self.backend.delete_instance(instance_id)
+
+    def reboot_instance(self, instance_id: str, stopping: float = 1.0, starting: float = 1.0) -> None:
+        self.backend.reboot_instance(instance_id, stopping, starting)
+
     def clear_faults(self) -> None:
         self.faults.clear()
 
@@ -464,6 +537,7 @@ class EmulatorServer:
             self.backend.seed(seed)
         self.clear_journal()
         self.clear_faults()
+        self.ram.clear()
         self.authenticator.clear_nonces()
 
     def _sleep(self, seconds: float) -> None:

@@ -53,7 +53,8 @@ def test_invoke_dry_run_plans_without_mutating(emulator: EmulatorServer, runtime
     result = last_json(done.stdout)
     assert result["dryRun"] is True
     assert [r["outcome"] for r in result["results"]] == ["planned"]
-    assert {e.action for e in emulator.journal} == {"DescribeHaVips"}
+    # only reads: the HAVIP, and ECS for the survivor check
+    assert {e.action for e in emulator.journal} == {"DescribeHaVips", "DescribeInstanceStatus"}
     assert SECRET not in done.stdout + done.stderr
 
 

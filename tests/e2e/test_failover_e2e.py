@@ -56,8 +56,11 @@ def test_eni_pair_uses_network_interface_type(emulator: EmulatorServer, fc: Invo
             "regions": {
                 "cn-hangzhou": {
                     "instances": [
-                        {"id": "eni-bp1mastereni0001", "vswitch": "vsw-1"},
-                        {"id": "eni-bp1standbyeni0001", "vswitch": "vsw-1"},
+                        {"id": "i-bp1eniholder0000001", "vswitch": "vsw-1"},
+                        {"id": "i-bp1eniholder0000002", "vswitch": "vsw-1"},
+                        # each ENI attached to a Running instance: the survivor check reads them
+                        {"id": "eni-bp1mastereni0001", "vswitch": "vsw-1", "instance": "i-bp1eniholder0000001"},
+                        {"id": "eni-bp1standbyeni0001", "vswitch": "vsw-1", "instance": "i-bp1eniholder0000002"},
                     ],
                     "havips": [
                         {
@@ -92,7 +95,8 @@ def test_dry_run_makes_no_mutating_call(emulator: EmulatorServer, fc: Invoke) ->
     result = fc(event_bytes("manual-master.json"), extra_env={"HAVIP_DRY_RUN": "true"})
     (r,) = result["results"]
     assert (r["outcome"], r["force"]) == ("planned", True)
-    assert {e.action for e in emulator.journal} == {"DescribeHaVips"}
+    # only reads: the HAVIP, and ECS for the survivor check
+    assert {e.action for e in emulator.journal} == {"DescribeHaVips", "DescribeInstanceStatus"}
     assert MASTER in emulator.backend.get_havip(HAVIP)["AssociatedInstances"]["associatedInstance"]
 
 

@@ -57,6 +57,7 @@ class Scenario:
         vpc = SdkVpc(
             Credentials(AK, SECRET, STS_TOKEN),
             endpoint=self.server.endpoint,
+            ecs_endpoint=self.server.endpoint,
             protocol="http",
             connect_timeout=READ_TIMEOUT,
             read_timeout=READ_TIMEOUT,
