@@ -132,3 +132,14 @@ def test_a_lagged_describe_is_seen_by_the_adapter(vpc: SdkVpc, emulator: Emulato
     assert vpc.describe_ha_vips(REGION).havips[0].tags == ()  # the HAVIP as it was (untagged)
     emulator.clear_faults()
     assert vpc.describe_ha_vips(REGION).havips[0].tags == (("k", "v"),)
+
+
+def test_list_tag_resources_reads_the_havips_tags(vpc: SdkVpc, emulator: EmulatorServer) -> None:
+    assert vpc.list_tag_resources(REGION, HAVIP) == {}
+    vpc.tag_resources(REGION, HAVIP, {"b": "2", "a": "1"})
+    assert vpc.list_tag_resources(REGION, HAVIP) == {"b": "2", "a": "1"}
+    # ListTagResources is not a describe: a describe lag does not touch it
+    emulator.set_describe_lag(30)
+    vpc.untag_resources(REGION, HAVIP, ["b"])
+    assert vpc.list_tag_resources(REGION, HAVIP) == {"a": "1"}
+    assert vpc.describe_ha_vips(REGION).havips[0].tags == ()  # seeded untagged: the lagged view
