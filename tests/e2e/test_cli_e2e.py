@@ -53,8 +53,10 @@ def test_invoke_dry_run_plans_without_mutating(emulator: EmulatorServer, runtime
     result = last_json(done.stdout)
     assert result["dryRun"] is True
     assert [r["outcome"] for r in result["results"]] == ["planned"]
-    # only reads: the HAVIP, and ECS for the survivor check
-    assert {e.action for e in emulator.journal} == {"DescribeHaVips", "DescribeInstanceStatus"}
+    # only reads (the HAVIP, its tag record, ECS for the survivor check), the HAVIP among them
+    actions = {e.action for e in emulator.journal}
+    assert "DescribeHaVips" in actions
+    assert actions <= {"DescribeHaVips", "ListTagResources", "DescribeInstanceStatus", "DescribeNetworkInterfaces"}
     assert SECRET not in done.stdout + done.stderr
 
 
