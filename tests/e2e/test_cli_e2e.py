@@ -54,7 +54,7 @@ def test_invoke_dry_run_plans_without_mutating(emulator: EmulatorServer, runtime
     assert result["dryRun"] is True
     assert [r["outcome"] for r in result["results"]] == ["planned"]
     # only reads: the HAVIP, and ECS for the survivor check
-    assert {e.action for e in emulator.journal} == {"DescribeHaVips", "DescribeInstanceStatus"}
+    assert {e.action for e in emulator.journal} == {"DescribeHaVips", "ListTagResources", "DescribeInstanceStatus"}
     assert SECRET not in done.stdout + done.stderr
 
 

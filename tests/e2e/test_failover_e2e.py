@@ -96,7 +96,7 @@ def test_dry_run_makes_no_mutating_call(emulator: EmulatorServer, fc: Invoke) ->
     (r,) = result["results"]
     assert (r["outcome"], r["force"]) == ("planned", True)
     # only reads: the HAVIP, and ECS for the survivor check
-    assert {e.action for e in emulator.journal} == {"DescribeHaVips", "DescribeInstanceStatus"}
+    assert {e.action for e in emulator.journal} == {"DescribeHaVips", "ListTagResources", "DescribeInstanceStatus"}
     assert MASTER in emulator.backend.get_havip(HAVIP)["AssociatedInstances"]["associatedInstance"]
 
 
