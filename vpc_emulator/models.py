@@ -176,6 +176,9 @@ class VpcBackend:
         self.associate_delay = associate_delay
         self.latency = latency
         self.max_havips_per_instance = MAX_HAVIPS_PER_INSTANCE
+        # A quirk to test clients against: DescribeHaVips reports this TotalCount whatever
+        # the truth (None: the truth). A client must read pages while they come back full.
+        self.reported_total_count: int | None = None
         # id -> [(time, region, state or None when gone)], oldest first: what a lagged
         # describe reads. HAVIP states are DescribeHaVips items; instance states are seeds.
         self._havip_history: dict[str, list[tuple[float, str, dict[str, Any] | None]]] = {}
@@ -601,8 +604,9 @@ class VpcBackend:
             self._tick()
             matched = [h for h in self._havip_items(region_id, lag) if _matches(h, wanted) and _has_tags(h, tags)]
             start = (number - 1) * size
+            total = len(matched) if self.reported_total_count is None else self.reported_total_count
             return {
-                "TotalCount": len(matched),
+                "TotalCount": total,
                 "PageNumber": number,
                 "PageSize": size,
                 "HaVips": {"HaVip": matched[start : start + size]},
