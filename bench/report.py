@@ -340,4 +340,8 @@ def render(r: dict[str, Any]) -> str:
             f"{', '.join(row['final_instances'])} |"
         )
     add("")
+    if "reconcile" in r:
+        from bench.reconcile import render as render_reconcile
+
+        lines += render_reconcile(r["reconcile"])
     return "\n".join(lines) + "\n"

@@ -77,7 +77,7 @@ def handler_fingerprint() -> str:
 
 
 def run(smoke: bool, runs: int, command: str) -> dict[str, Any]:
-    from bench import cold_start, warm
+    from bench import cold_start, reconcile, warm
 
     params = warm.smoke() if smoke else warm.full(runs)
     logging.getLogger("urllib3").setLevel(logging.ERROR)  # "connection pool is full" in the storm
@@ -103,6 +103,7 @@ def run(smoke: bool, runs: int, command: str) -> dict[str, Any]:
             ("warm_path", lambda: warm.bench_warm_path(server, params)),
             ("calls_per_incident", lambda: warm.bench_calls_per_incident(server)),
             ("storm", lambda: warm.bench_storm(server, params)),
+            ("reconcile", lambda: reconcile.bench_reconcile(server, 1 if smoke else params.runs)),
         ]
         for name, step in steps:
             t = time.monotonic()
