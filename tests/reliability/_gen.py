@@ -612,10 +612,19 @@ def event_specs(
         opts1 = (("ecs", ecs), ("id", ident), ("region", draw(st.booleans())))
         return EventSpec(source, instance, ECS_STATES[ecs], opts1)
     if source == "ecs-failure":
-        statuses = [None, "Executing", "Scheduled", "Executed"] if fail else ["Canceled", "Avoided"]
-        status = draw(st.sampled_from(statuses))
-        opts2 = (("type", draw(st.sampled_from(FAILURE_TYPES))), ("status", status), ("id", ident), ("region", True))
-        return EventSpec(source, instance, "failed" if fail else "info", opts2)
+        # README's table: Executing (or no status) is down now; Executed of a reboot/redeploy is
+        # back, of a stop/delete is down; announced, avoided, cancelled or failed is nothing.
+        event_type = draw(st.sampled_from(FAILURE_TYPES))
+        comes_back = event_type.endswith(("Reboot", "Redeploy"))
+        if fail:
+            statuses = [None, "Executing"] if comes_back else [None, "Executing", "Executed"]
+            status, state = draw(st.sampled_from(statuses)), "failed"
+        else:
+            quiet_statuses = ["Canceled", "Avoided", "Scheduled", "Inquiring", "Failed"]
+            status = draw(st.sampled_from([*quiet_statuses, "Executed"] if comes_back else quiet_statuses))
+            state = "recovered" if status == "Executed" else "info"
+        opts2 = (("type", event_type), ("status", status), ("id", ident), ("region", True))
+        return EventSpec(source, instance, state, opts2)
     if source == "agent":
         where = draw(st.sampled_from(["instanceId", "dimensions", "content"]))
         opts_a = (("where", where), ("id", ident), ("region", True))

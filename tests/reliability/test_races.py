@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from havip_failover.samples import retime
 from tests.reliability._harness import (
     AK,
     CALLBACK_TOKEN,
@@ -34,8 +35,9 @@ from vpc_emulator import Fault, VpcBackend
 
 pytestmark = pytest.mark.e2e
 RECORD = Recorder("races")
-ALARM = (ROOT / "events" / "cloudmonitor-alarm-master.json").read_bytes()
-STOPPED = (ROOT / "events" / "eventbridge-ecs-stopped-standby.json").read_bytes()
+# Retimed once: each is one incident, re-delivered as the same bytes.
+ALARM = retime((ROOT / "events" / "cloudmonitor-alarm-master.json").read_bytes())
+STOPPED = retime((ROOT / "events" / "eventbridge-ecs-stopped-standby.json").read_bytes())
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -10,12 +10,11 @@ tests/functional/test_samples.py runs each one through the FC entry.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-import time
 
 from havip_failover.model import BadEvent, Parsed, ParseOptions, Unauthorized
 from havip_failover.samples import retime
