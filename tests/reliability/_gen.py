@@ -854,6 +854,20 @@ _OP_NAMES = {
 }
 
 
+def _is_order(data: bytes) -> bool:
+    """A JSON object with a manual order's markers and no other shape's (README: refused over HTTP)."""
+    try:
+        value = json.loads(data)
+    except ValueError:
+        return False
+    others = ("specversion", "source", "type", "product", "alertState")
+    return (
+        isinstance(value, dict)
+        and any(key in value for key in ("HaVipId", "InstanceId"))
+        and not any(key in value for key in others)
+    )
+
+
 def _names_for(op: str) -> str | None:
     if op.startswith("body-json:inject-id:"):
         return op.rsplit(":", 1)[1]
@@ -1187,6 +1201,16 @@ class Mutator:
                 return None
             new_body = mutated.data.decode("utf-8", "surrogatepass")
             op += "-json:" + mutated.op
+            if _is_order(mutated.data):
+                # still an order (UnassociateHaVip's parameters): refused over HTTP by its shape,
+                # before any field is read, so the refusal names no field
+                op = "body-order:" + mutated.op
+                value["body"] = (
+                    base64.b64encode(new_body.encode("utf-8", "surrogatepass")).decode()
+                    if value.get("isBase64Encoded") is True
+                    else new_body
+                )
+                return FuzzCase(name, op, self._dump(value), expect_status=self._http_codes(value, 403))
         else:
             fields = urllib.parse.parse_qsl(body, keep_blank_values=True)
             i = self.rng.randrange(len(fields))

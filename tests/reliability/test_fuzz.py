@@ -449,7 +449,10 @@ class _Spy:
 
 def _recovery_request(token: str) -> bytes:
     # an OK alarm: accepted or refused only by the token, and never an API call either way
-    body = "alertState=OK&triggerLevel=OK&alertName=x&dimensions=%7BinstanceId%3Di-bp1master000000001%7D"
+    body = (
+        "alertState=OK&triggerLevel=OK&alertName=x&dimensions=%7BinstanceId%3Di-bp1master000000001%7D"
+        "&timestamp=1795748400000"
+    )
     envelope = http_envelope(body, "application/x-www-form-urlencoded", "query")
     envelope["queryParameters"]["token"] = token
     return json.dumps(envelope).encode()
