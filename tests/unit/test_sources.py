@@ -1579,3 +1579,21 @@ def test_random_tokens_never_leak_into_messages(configured: str, sent: str) -> N
     except BadEvent as error:
         assert configured not in error.message
         assert sent not in error.message
+
+
+def test_the_keepalived_notify_scripts_check_is_valid() -> None:
+    # GIVEN the shape the keepalived notify script sends (another engineer's script)
+    check = {
+        "type": "havip.health",
+        "instanceId": MASTER,
+        "haVipId": HAVIP,
+        "healthy": False,
+        "id": "db1-fault-3f9c2a7e",
+        "checkedAt": "2026-12-02T03:00:00Z",
+        "checker": "keepalived-notify@db2",
+    }
+    for event in (check, json_request(check)):
+        signal = one(event)
+        assert (signal.state, signal.instance_id, signal.ha_vip_id) == ("failed", MASTER, HAVIP)
+        assert signal.event_id == "health:db1-fault-3f9c2a7e"
+        assert signal.event_time == 1796180400.0
