@@ -779,11 +779,18 @@ def test_node_in_the_url_works_for_a_json_alarm_body() -> None:
         ({"instanceId": f"{MASTER},{STANDBY}"}, "instanceId"),
         ({"instanceId": MASTER, "haVipId": "vip-1"}, "haVipId"),
         ({"haVipId": HAVIP}, "haVipId"),
+        ({"InstanceId": MASTER}, "'InstanceId': did you mean 'instanceId'"),
+        ({"instanceid": MASTER}, "'instanceid': did you mean 'instanceId'"),
+        ({"havipid": HAVIP, "instanceId": MASTER}, "'havipid': did you mean 'haVipId'"),
     ],
 )
 def test_bad_node_in_the_url_is_rejected_naming_the_parameter(query: dict[str, str], named: str) -> None:
     error = rejected(form_request(_availability(), query={"token": TOKEN, **query}))
-    assert (error.envelope, error.status) == ("http", None)
+    assert (error.code, error.envelope, error.status) in (
+        ("InvalidQueryParameter", "http", None),
+        ("InvalidInstanceId", "http", None),
+        ("InvalidHaVipId", "http", None),
+    )
     assert f"query parameter {named}" in error.message
 
 

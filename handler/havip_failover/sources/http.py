@@ -55,6 +55,7 @@ from ._common import (
     parse_bool,
     parse_form,
     safe_repr,
+    suggest,
 )
 from ._dispatch import dispatch_json
 
@@ -130,7 +131,16 @@ def check_token(headers: Mapping[str, str], query: Mapping[str, str], callback_t
 
 
 def alarm_node(query: Mapping[str, str]) -> cloudmonitor.AlarmNode | None:
-    """The node named by the callback URL (`instanceId`, optional `haVipId`), validated."""
+    """The node named by the callback URL (`instanceId`, optional `haVipId`), validated.
+
+    A parameter that looks like a misspelling of one (`instanceid`, `InstanceId`, `havipId`)
+    is refused: ignoring it would read the alarm's own instance, for an availability alarm
+    its prober."""
+    known = (TOKEN_QUERY_PARAMETER, NODE_PARAMETER, HAVIP_PARAMETER)
+    for key in sorted(query):
+        hint = suggest(key, known) if key not in known else None
+        if hint is not None:
+            fail("InvalidQueryParameter", f"unknown query parameter {safe_repr(key)}: did you mean {hint!r}?")
     raw_instance = query.get(NODE_PARAMETER)
     raw_havip = query.get(HAVIP_PARAMETER)
     if raw_instance is None:
