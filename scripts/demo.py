@@ -72,6 +72,7 @@ def main() -> int:
         )
         sys.path[:0] = [str(ROOT / "handler")]
         from havip_failover.fc_context import Fc312Context
+        from havip_failover.samples import retime
         from index import handler, initialize  # the module and function s.yaml names
 
         print(f"{BOLD}havip-failover demo{RESET}: VPC emulator at http://{endpoint} (region cn-hangzhou)\n")
@@ -79,7 +80,7 @@ def main() -> int:
         initialize(Fc312Context(request_id="demo-init"))
         for n, (title, name) in enumerate(STEPS, 1):
             print(f"{BOLD}--- {n}. {title}: events/{name}{RESET}")
-            raw = (ROOT / "events" / name).read_bytes()
+            raw = retime((ROOT / "events" / name).read_bytes())  # the samples' times are in the past
             response = handler(raw, Fc312Context(request_id=f"demo-request-{n}"))
             result = json.loads(response["body"]) if "statusCode" in response else response
             if "statusCode" in response:

@@ -3,6 +3,10 @@
 What `s local invoke` does, without Docker: the real handler, an FC-shaped context, the
 user's own credentials (ALIBABA_CLOUD_ACCESS_KEY_ID / _SECRET / _SECURITY_TOKEN) and
 endpoint (HAVIP_VPC_ENDPOINT, HAVIP_VPC_PROTOCOL).
+
+The event's times are set to now first (`havip_failover.samples.retime`): the samples in
+events/ describe the past, and an old event is not one to act on. `--keep-times` sends
+the file as it is.
 """
 
 from __future__ import annotations
@@ -23,6 +27,11 @@ def main(argv: list[str] | None = None) -> int:
     inv.add_argument("event_file", help="a JSON event, e.g. events/manual-master.json ('-' for stdin)")
     inv.add_argument("--dry-run", action="store_true", help="decide and report, never call UnassociateHaVip")
     inv.add_argument(
+        "--keep-times",
+        action="store_true",
+        help="send the event's own times (default: set every time it carries to now, as if it just happened)",
+    )
+    inv.add_argument(
         "--runtime",
         choices=("python3.10", "python3.12"),
         default="python3.10",
@@ -41,6 +50,11 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         print(f"cannot read {args.event_file}: {exc.strerror}", file=sys.stderr)
         return 2
+    if not args.keep_times:
+        from .samples import retime
+
+        raw = retime(raw)
+        print("the event's times were set to now (--keep-times to send them as they are)", file=sys.stderr)
     if args.dry_run:
         os.environ["HAVIP_DRY_RUN"] = "true"
     region = args.region or os.environ.get("HAVIP_REGION_ID") or os.environ.get("FC_REGION") or "cn-hangzhou"

@@ -33,12 +33,14 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from havip_failover.samples import retime
 from havip_failover.sources import MAX_EVENT_BYTES
 from vpc_emulator import EmulatorServer, Fault, VpcBackend
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS_DIR = ROOT / "events"
 BUILD_DIR = ROOT / "build" / "reliability"
+RUN_STARTED = time.time()  # the "now" of every generated event
 
 # ---------------------------------------------------------------------------------------
 # Credentials and secrets: distinctive values, so "never in the output" is a plain substring test.
@@ -160,7 +162,9 @@ class EventSpec:
         return self.opt("Force") if self.source == "manual" else None
 
     def build(self, region: str) -> bytes:
-        return json.dumps(self.payload(region), ensure_ascii=False).encode("utf-8")
+        # Times set to the run's start (one instant for the whole run, so a spec built twice
+        # is the same event): a generated event is a fresh one, never a stale one.
+        return retime(json.dumps(self.payload(region), ensure_ascii=False).encode("utf-8"), RUN_STARTED)
 
     def payload(self, region: str) -> Any:
         builder = _BUILDERS[self.source]
@@ -613,10 +617,19 @@ def event_specs(
         opts1 = (("ecs", ecs), ("id", ident), ("region", draw(st.booleans())))
         return EventSpec(source, instance, ECS_STATES[ecs], opts1)
     if source == "ecs-failure":
-        statuses = [None, "Executing", "Scheduled", "Executed"] if fail else ["Canceled", "Avoided"]
-        status = draw(st.sampled_from(statuses))
-        opts2 = (("type", draw(st.sampled_from(FAILURE_TYPES))), ("status", status), ("id", ident), ("region", True))
-        return EventSpec(source, instance, "failed" if fail else "info", opts2)
+        # README's table: Executing (or no status) is down now; Executed of a reboot/redeploy is
+        # back, of a stop/delete is down; announced, avoided, cancelled or failed is nothing.
+        event_type = draw(st.sampled_from(FAILURE_TYPES))
+        comes_back = event_type.endswith(("Reboot", "Redeploy"))
+        if fail:
+            statuses = [None, "Executing"] if comes_back else [None, "Executing", "Executed"]
+            status, state = draw(st.sampled_from(statuses)), "failed"
+        else:
+            quiet_statuses = ["Canceled", "Avoided", "Scheduled", "Inquiring", "Failed"]
+            status = draw(st.sampled_from([*quiet_statuses, "Executed"] if comes_back else quiet_statuses))
+            state = "recovered" if status == "Executed" else "info"
+        opts2 = (("type", event_type), ("status", status), ("id", ident), ("region", True))
+        return EventSpec(source, instance, state, opts2)
     if source == "agent":
         where = draw(st.sampled_from(["instanceId", "dimensions", "content"]))
         opts_a = (("where", where), ("id", ident), ("region", True))
@@ -844,6 +857,20 @@ _OP_NAMES = {
     "deep-value": "nests",
     "body-form:inject-dimensions": "instanceId",
 }
+
+
+def _is_order(data: bytes) -> bool:
+    """A JSON object with a manual order's markers and no other shape's (README: refused over HTTP)."""
+    try:
+        value = json.loads(data)
+    except ValueError:
+        return False
+    others = ("specversion", "source", "type", "product", "alertState")
+    return (
+        isinstance(value, dict)
+        and any(key in value for key in ("HaVipId", "InstanceId"))
+        and not any(key in value for key in others)
+    )
 
 
 def _names_for(op: str) -> str | None:
@@ -1179,6 +1206,16 @@ class Mutator:
                 return None
             new_body = mutated.data.decode("utf-8", "surrogatepass")
             op += "-json:" + mutated.op
+            if _is_order(mutated.data):
+                # still an order (UnassociateHaVip's parameters): refused over HTTP by its shape,
+                # before any field is read, so the refusal names no field
+                op = "body-order:" + mutated.op
+                value["body"] = (
+                    base64.b64encode(new_body.encode("utf-8", "surrogatepass")).decode()
+                    if value.get("isBase64Encoded") is True
+                    else new_body
+                )
+                return FuzzCase(name, op, self._dump(value), expect_status=self._http_codes(value, 403))
         else:
             fields = urllib.parse.parse_qsl(body, keep_blank_values=True)
             i = self.rng.randrange(len(fields))
@@ -1231,6 +1268,11 @@ class Mutator:
             return None  # another operation is drawn
         headers = value["headers"]
         query = value.setdefault("queryParameters", {}) if isinstance(value.get("queryParameters"), dict) else {}
+        # A request still carrying an order is refused by its shape (403) once its body is read.
+        body = value.get("body")
+        handled = frozenset(
+            {200, 202, 400, 500} | ({403} if isinstance(body, str) and _is_order(body.encode()) else set())
+        )
         which = self.rng.choice(
             [
                 "token-missing",
@@ -1329,12 +1371,12 @@ class Mutator:
             headers["Content-Type"] = self.rng.choice(
                 ["text/xml", "multipart/form-data; boundary=x", "image/png", "application/x-www-form-urlencoded\x00"]
             )
-            return FuzzCase(name, which, self._dump(value), expect_status=frozenset({200, 202, 400, 500}))
+            return FuzzCase(name, which, self._dump(value), expect_status=handled)
         if which == "charset":
             headers["Content-Type"] = "application/x-www-form-urlencoded; charset=" + self.rng.choice(
                 ["bogus-9", "utf-32", "\u00e9", "x" * 300]
             )
-            return FuzzCase(name, which, self._dump(value), expect_status=frozenset({200, 202, 400, 500}))
+            return FuzzCase(name, which, self._dump(value), expect_status=handled)
         value["headers"] = self.rng.choice(["x", 1, ["Content-Type"], None])
         # headers gone or unreadable: the query token may still be right
         return FuzzCase(name, which, self._dump(value), expect_status=frozenset({200, 202, 400, 401, 403, 500}))
