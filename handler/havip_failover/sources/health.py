@@ -13,7 +13,8 @@ EventBridge event whose type is ``havip.health``)::
       "checkedAt": "2026-11-27T03:00:00Z",    optional*, when the check ran
       "id": "…",                              optional*, the checker's event id
       "checker": "keepalived-notify@db1",     optional, who checked (shown in the detail)
-      "message": "…"                          optional, why (shown in the detail)
+      "message": "…",                         optional, why (shown in the detail)
+      "dryRun": true                          optional, a JSON boolean: decide, never mutate
     }
 
   * ``id`` (or else ``checkedAt``) gives the check its identity, which feeds the
@@ -43,6 +44,7 @@ from ._common import (
     id_part,
     instance_id,
     json_type,
+    parse_bool,
     region_id,
     reject_typos,
     safe_repr,
@@ -62,6 +64,7 @@ _KEYS = frozenset(
         "checkedAt",
         "checker",
         "message",
+        "dryRun",
     }
 )
 _MAX_FAILURES = 10**9
@@ -111,6 +114,7 @@ def parse_health(
     check_id = _text(obj.get("id"), f"{path}id")
     checker = _text(obj.get("checker"), f"{path}checker")
     message = _text(obj.get("message"), f"{path}message")
+    dry_run = None if obj.get("dryRun") is None else parse_bool(obj["dryRun"], f"{path}dryRun")
 
     if event_id is None:
         if check_id is not None:
@@ -143,6 +147,8 @@ def parse_health(
         detail += f" by {clean_text(checker, 60)}"
     if message is not None:
         detail += f": {clean_text(message, 120)}"
+    if dry_run:
+        detail += ", dry run"
 
     return Signal(
         source="health-check",
@@ -152,6 +158,7 @@ def parse_health(
         detail=detail,
         region_id=region,
         ha_vip_id=ha_vip,
+        dry_run=dry_run,
     )
 
 
