@@ -235,10 +235,10 @@ class _RequestHandler(BaseHTTPRequestHandler):
             if key.lower() not in ("content-length", "connection", "transfer-encoding"):
                 self.send_header(key, value)
         self.send_header("Content-Length", str(len(data)))
+        self.server.log(f"local-http: {self.command} {path} -> {status} ({(time.monotonic() - started) * 1000:.0f} ms)")
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
-        self.server.log(f"local-http: {self.command} {path} -> {status} ({(time.monotonic() - started) * 1000:.0f} ms)")
 
     def _answer(self) -> tuple[int, dict[str, str], bytes]:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
