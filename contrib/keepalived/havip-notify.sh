@@ -188,9 +188,15 @@ state_file() {
 }
 
 record_state() {
-    # $1 instance name, $2 state: "<STATE> <epoch seconds>"
+    # $1 instance name, $2 state: "<STATE> <epoch seconds since it was entered>"
     mkdir -p -- "$STATE_DIR" 2>/dev/null || :
     sf=$(state_file "$1")
+    if [ -r "$sf" ]; then
+        # keepalived may announce the same state twice (BACKUP at init, then BACKUP again):
+        # the period started at the first one
+        read -r was _ <"$sf" 2>/dev/null || was=
+        [ "$was" = "$2" ] && return 0
+    fi
     if ! { printf '%s %s\n' "$2" "$(date +%s)" >"$sf.tmp" && mv -f -- "$sf.tmp" "$sf"; } 2>/dev/null; then
         log warning "cannot record state $2 in $sf"
     fi

@@ -311,3 +311,19 @@ def test_start_up_elections_never_report_the_peer(scripted: Scripted, tmp_path: 
     assert scripted.requests == []
     # the state files are this user's only
     assert all((p.stat().st_mode & 0o077) == 0 for p in state.iterdir())
+
+
+def test_a_repeated_backup_keeps_the_start_of_the_backup_period(scripted: Scripted, tmp_path: Path) -> None:
+    # GIVEN a node BACKUP for the last 100 s (as its state file says)
+    import time
+
+    state = tmp_path / "state"
+    state.mkdir(mode=0o700)
+    (state / "VI.state").write_text(f"BACKUP {int(time.time()) - 100}\n")
+    config = write_config(tmp_path / "c.conf", scripted.url, HAVIP_NOTIFY_STATE_DIR=state)
+    # WHEN keepalived announces BACKUP again, then MASTER
+    assert run_notify(config, "INSTANCE", "VI", "BACKUP", "100").returncode == 0
+    done = run_notify(config, "INSTANCE", "VI", "MASTER", "100")
+    # THEN the 100 s count (not 0 s): the peer is reported
+    assert done.returncode == 0, done.stderr
+    assert len(scripted.requests) == 1
