@@ -7,7 +7,10 @@ from __future__ import annotations
 import json
 import re
 import socket
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -19,10 +22,12 @@ from tests.e2e.notify_harness import (
     AK,
     HAVIP,
     MASTER,
+    ROOT,
     SECRET,
     STANDBY,
     TOKEN,
     Trigger,
+    function_env,
     run_notify,
     shells,
     start_trigger,
@@ -33,6 +38,7 @@ from vpc_emulator import EmulatorServer, VpcBackend, two_node_pair
 pytestmark = pytest.mark.e2e
 
 SHELLS = shells()
+SERVE = [sys.executable, "-m", "havip_failover", "serve", "--port", "0"]
 
 
 def seed_pair(server: EmulatorServer) -> None:
@@ -315,8 +321,6 @@ def test_start_up_elections_never_report_the_peer(scripted: Scripted, tmp_path: 
 
 def test_a_repeated_backup_keeps_the_start_of_the_backup_period(scripted: Scripted, tmp_path: Path) -> None:
     # GIVEN a node BACKUP for the last 100 s (as its state file says)
-    import time
-
     state = tmp_path / "state"
     state.mkdir(mode=0o700)
     (state / "VI.state").write_text(f"BACKUP {int(time.time()) - 100}\n")
@@ -327,3 +331,37 @@ def test_a_repeated_backup_keeps_the_start_of_the_backup_period(scripted: Script
     # THEN the 100 s count (not 0 s): the peer is reported
     assert done.returncode == 0, done.stderr
     assert len(scripted.requests) == 1
+
+
+@pytest.mark.parametrize("runtime", ["python3.10", "python3.12"])
+def test_serve_answers_with_the_entrys_status_and_stops_cleanly(
+    emulator: EmulatorServer, tmp_path: Path, runtime: str
+) -> None:
+    # GIVEN `python -m havip_failover serve` for either runtime's context shape
+    port_file = tmp_path / "port"
+    proc = subprocess.Popen(
+        [*SERVE, "--port-file", str(port_file), "--runtime", runtime, "--dry-run"],
+        cwd=ROOT,
+        env=function_env(emulator.endpoint),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not (port_file.exists() and port_file.read_text().strip()) and time.monotonic() < deadline:
+            assert proc.poll() is None
+            time.sleep(0.05)
+        seed_pair(emulator)
+        config = write_config(tmp_path / "c.conf", f"http://127.0.0.1:{int(port_file.read_text())}/")
+        # WHEN the notify script reports the peer (the server runs with --dry-run)
+        done = run_notify(config, "fence")
+        # THEN the entry answered (planned: HAVIP_DRY_RUN from --dry-run), nothing was mutated
+        assert done.returncode == 0, done.stderr
+        assert "outcome planned" in done.stderr
+        assert {e.action for e in emulator.journal} == {"DescribeHaVips"}
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=15)
+    # AND it stops on SIGTERM with status 0, its log never showing the token
+    assert proc.returncode == 0, err
+    assert TOKEN.encode() not in out + err
