@@ -46,7 +46,7 @@ IP = shutil.which("ip") or next((p for p in ("/usr/sbin/ip", "/sbin/ip", "/bin/i
 SUBNET = "10.203.0"  # only inside the two namespaces
 ADDR = {"a": f"{SUBNET}.1", "b": f"{SUBNET}.2"}
 VIP = f"{SUBNET}.100"
-MIN_BACKUP = 5  # s: longer than keepalived's master down interval with advert_int 1 (about 3.6 s)
+MIN_BACKUP = 8  # s: well over keepalived's master down interval with advert_int 1 (about 3.4 s), even when loaded
 
 
 def _why_not() -> str | None:
