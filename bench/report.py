@@ -74,6 +74,11 @@ def render(r: dict[str, Any]) -> str:
     )
     add("")
 
+    if "headline" in r:
+        from bench.headline import render as render_headline
+
+        lines.extend(render_headline(r["headline"]))
+
     # ------------------------------------------------------------------ summary
     o, n = cs["ours"], cs["naive"]
     c_o, c_n = cf["ours"], cf["naive"]

@@ -4,6 +4,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 pythons=$(scripts/pythons.sh)
+scripts/tools.sh  # node/npm + Serverless Devs (npm ci), keepalived, shellcheck: where the machine allows
 ran=""
 for py in $pythons; do
   venv=$(scripts/venv.sh "$py")

@@ -157,5 +157,19 @@ def test_report_has_every_section(smoke: tuple[dict[str, Any], str, str]) -> Non
         "## 3. Fan-out",
         "## 4. Warm path",
         "## 5. Event storms",
+        "## Headline: keepalived notices → peer confirmed fenced",
     ):
         assert heading in markdown and heading in stdout
+
+
+def test_headline(smoke: tuple[dict[str, Any], str, str]) -> None:
+    hl = smoke[0]["headline"]
+    assert hl["runs"] == 1
+    for who in ("ours", "poll5"):
+        for key in ("confirmed_s", "script_s", "to_unassociate_s"):
+            row = hl[who][key]
+            assert set(row) == {"median", "p95", "min", "max", "n"}
+            assert 0 < row["min"] <= row["median"] <= row["p95"] <= row["max"], row
+        assert hl[who]["lag_s"]["median"] >= 0
+    _positive(hl["ratio_median"])
+    _positive(hl["ratio_p95"])

@@ -33,7 +33,7 @@ class CountingVpc:
     def unassociate_ha_vip(self, *args: Any, **kwargs: Any) -> Any:
         raise AssertionError("not used")
 
-    associate_ha_vip = tag_resources = untag_resources = unassociate_ha_vip
+    associate_ha_vip = tag_resources = untag_resources = list_tag_resources = unassociate_ha_vip
     describe_instance_status = describe_network_interfaces = unassociate_ha_vip
 
 

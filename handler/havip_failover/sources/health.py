@@ -13,7 +13,8 @@ EventBridge event whose type is ``havip.health``)::
       "checkedAt": "2026-11-27T03:00:00Z",    id or checkedAt required*: when the check ran
       "id": "…",                              id or checkedAt required*: unique per incident
       "checker": "keepalived-notify@db1",     optional, who checked (shown in the detail)
-      "message": "…"                          optional, why (shown in the detail)
+      "message": "…",                         optional, why (shown in the detail)
+      "dryRun": true                          optional, a JSON boolean: decide, never mutate
     }
 
   * ``id`` (or else ``checkedAt``) gives the check its identity, which feeds the
@@ -69,6 +70,7 @@ _KEYS = frozenset(
         "checkedAt",
         "checker",
         "message",
+        "dryRun",
     }
 )
 _MAX_FAILURES = 10**9
@@ -118,6 +120,7 @@ def parse_health(
     check_id = _text(obj.get("id"), f"{path}id")
     checker = _text(obj.get("checker"), f"{path}checker")
     message = _text(obj.get("message"), f"{path}message")
+    dry_run = None if obj.get("dryRun") is None else parse_bool(obj["dryRun"], f"{path}dryRun")
 
     if event_id is None:
         if check_id is not None:
@@ -152,6 +155,8 @@ def parse_health(
         detail += f" by {clean_text(checker, 60)}"
     if message is not None:
         detail += f": {clean_text(message, 120)}"
+    if dry_run:
+        detail += ", dry run"
 
     return Signal(
         source="health-check",
@@ -162,6 +167,7 @@ def parse_health(
         region_id=region,
         ha_vip_id=ha_vip,
         event_time=event_time,
+        dry_run=dry_run,
     )
 
 
