@@ -271,6 +271,13 @@ def _run(
 ) -> dict[str, Any]:
     if parsed.inspect:  # never a call that changes anything, whatever the configuration says
         config = replace(config, dry_run=True)
+    # A manual order without a ClientToken is its invocation: FC keeps the request id on its
+    # own retries of that invocation, and every new order gets a new one. (Its parameters
+    # alone would make an identical order weeks later replay the first one's answer.)
+    parsed.signals = [
+        replace(s, event_id=f"manual:{request_id}") if s.source == "manual" and s.client_token is None else s
+        for s in parsed.signals
+    ]
     default_region = config.region_id or _attr(context, "region") or None
     # HAVIP_DRY_RUN covers everything; a manual event's DryRun covers its own signal.
     dry_run = config.dry_run or (bool(parsed.signals) and all(s.dry_run for s in parsed.signals))

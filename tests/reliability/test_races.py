@@ -219,9 +219,9 @@ def test_redelivery_naming_the_havip_keeps_the_client_token() -> None:
     with scenario() as sc:
         event = manual(HaVipId=HAVIP, InstanceId=MASTER)
         sc.server.inject(Fault(action="UnassociateHaVip", code=None, drop=True, times=-1))
-        first = sc.invoke(event, HAVIP_WAIT_SECONDS="1")
+        first = sc.invoke(event, request_id="fc-req-1", HAVIP_WAIT_SECONDS="1")
         sc.server.clear_faults()
-        second = sc.invoke(event)
+        second = sc.invoke(event, request_id="fc-req-1")  # FC's retry of the same invocation
         tokens = {e.client_token for e in sc.server.calls("UnassociateHaVip")}
         assert first.only["outcome"] == "failed" and second.only["outcome"] == "unassociated"
         assert tokens == {first.only["clientToken"]} == {second.only["clientToken"]}
