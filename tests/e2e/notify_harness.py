@@ -38,6 +38,7 @@ def function_env(endpoint: str, **extra: str) -> dict[str, str]:
         "PYTHONPATH": str(ROOT / "handler"),
         "FC_REGION": REGION,
         "HAVIP_VPC_ENDPOINT": endpoint,
+        "HAVIP_ECS_ENDPOINT": endpoint,
         "HAVIP_VPC_PROTOCOL": "http",
         "HAVIP_WAIT_SECONDS": "10",
         "HAVIP_CALLBACK_TOKEN": TOKEN,
