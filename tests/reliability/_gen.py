@@ -175,7 +175,7 @@ class EventSpec:
 class FaultSpec:
     """One emulator fault, as data. `build()` gives the `vpc_emulator.Fault`."""
 
-    kind: str  # error | permanent | latency | drop | hang | mutate
+    kind: str  # error | permanent | latency | drop | hang | mutate | lag
     action: str | None
     code: str | None = None
     http_status: int = 400
@@ -197,6 +197,8 @@ class FaultSpec:
             return Fault(action=self.action, code=None, drop=True, times=self.times, after=self.after)
         if self.kind == "hang":
             return Fault(action=self.action, code=None, hang=self.seconds, times=self.times, after=self.after)
+        if self.kind == "lag":  # the describe answers from the state of `seconds` ago
+            return Fault(action=self.action, code=None, lag=self.seconds, times=-1)
         return Fault(
             action=self.action,
             code=None,
@@ -710,7 +712,8 @@ def fault_specs(draw: st.DrawFn, kind: str, havips: tuple[HavipSpec, ...], wait:
     targets = [h.id for h in havips if h.id in TARGETS]
     fkind = draw(
         st.sampled_from(
-            ["error", "error", "error", "permanent", "latency", "drop", "hang", "mutate", "mutate", "mutate"]
+            ["error", "error", "error", "permanent", "latency", "drop", "hang", "mutate", "mutate", "mutate", "lag"]
+            + (["ecs"] if kind == "ecs" else [])
         )
     )
     action = draw(st.sampled_from(["DescribeHaVips", "UnassociateHaVip", "UnassociateHaVip", None]))
@@ -730,6 +733,11 @@ def fault_specs(draw: st.DrawFn, kind: str, havips: tuple[HavipSpec, ...], wait:
     if fkind == "hang":
         seconds = draw(st.sampled_from([0.3, 0.8, max(0.3, wait - 0.5), wait]))
         return FaultSpec("hang", action, times=1, after=after, seconds=seconds)
+    if fkind == "lag":
+        return FaultSpec("lag", "DescribeHaVips", seconds=draw(st.sampled_from([0.5, 1.0, 2.0])))
+    if fkind == "ecs":  # the survivor check's ECS call: throttled, or denied by RAM
+        code, status = draw(st.sampled_from([*TRANSIENT[:2], ("Forbidden.RAM", 403)]))
+        return FaultSpec("error", "DescribeInstanceStatus", code, status, times=draw(st.sampled_from([1, 2, -1])))
     mutation = draw(
         st.sampled_from(["promote", "promote", "disassociate", "disassociate-settled", "delete", "stopped"])
     )
@@ -775,6 +783,10 @@ def cases(draw: st.DrawFn, *, only: str | None = None, faults: bool = True, race
             specs = [s for s in specs if s.kind == "mutate"] or [
                 draw(fault_specs(kind, havips, wait).filter(lambda s: s.kind == "mutate"))
             ]
+        if any(s.kind == "lag" for s in specs):
+            # A change made before a look that a lagging describe does not show yet is one no
+            # client can see (README): the races stay those between a look and a call.
+            specs = [s for s in specs if not (s.kind == "mutate" and s.action == "DescribeHaVips")]
         schedule = tuple(specs)
     return Case(
         kind=kind,
