@@ -1,7 +1,8 @@
 """A threaded HTTP server speaking the VPC API as the real SDK calls it, plus an admin API.
 
-API requests: ``POST /`` (or GET) with ``x-acs-action``/``x-acs-version`` headers, parameters
-in the query (and form body), signed with ACS3-HMAC-SHA256.
+API requests: ``POST /`` (or GET), parameters in the query (and form body), the action in
+``x-acs-action``/``x-acs-version`` headers or ``Action``/``Version`` parameters, signed with
+ACS3-HMAC-SHA256, ACS3-HMAC-SM3 or v2 HMAC-SHA1 (see ``signing``).
 
 Admin API (no signature), JSON in and out:
 
@@ -34,14 +35,8 @@ from urllib.parse import urlsplit
 
 from .faults import Fault, FaultPlan
 from .models import VpcApiError, VpcBackend
-from .responses import (
-    JSON_CONTENT_TYPE,
-    ApiRequest,
-    Authenticator,
-    VpcResponses,
-    error_body,
-    new_request_id,
-)
+from .responses import JSON_CONTENT_TYPE, VpcResponses, error_body, new_request_id
+from .signing import ApiRequest, Authenticator, action_params
 
 log = logging.getLogger("vpc_emulator")
 
@@ -225,15 +220,18 @@ class _Handler(BaseHTTPRequestHandler):
             )
 
         try:
-            params = req.params()
+            raw_params = req.params()
+            # v2-signed requests (legacy SDKs) name the action in the parameters
+            action = action or raw_params.get("Action", "")
+            params = action_params(raw_params)
             if self.command not in ("GET", "POST"):
                 raise VpcApiError(
                     400, "UnsupportedHTTPMethod", f"Specified HTTP method {self.command} is not supported."
                 )
             if req.path != "/":
                 raise VpcApiError(404, "InvalidApi.NotFound", f"Specified api is not found: {req.path}.")
-            ak = emulator.authenticator.authenticate(req)
-            emulator.responses.check_action(action, req.header("x-acs-version"))
+            ak = emulator.authenticator.authenticate(req, raw_params)
+            emulator.responses.check_action(action, req.header("x-acs-version") or raw_params.get("Version"))
             latency = emulator.backend.latency
             if latency > 0:
                 emulator._sleep(latency)

@@ -12,7 +12,7 @@ import pytest
 from alibabacloud_tea_openapi.exceptions import ClientException
 
 from vpc_emulator import EmulatorServer, VpcBackend, two_node_pair
-from vpc_emulator.responses import sign_headers
+from vpc_emulator.signing import sign_headers
 
 from .conftest import AK, SECRET, STS_AK, STS_SECRET, STS_TOKEN, ClientFactory, Vpc
 
@@ -115,7 +115,7 @@ def test_sts_security_token_is_checked(make_client: ClientFactory, server: Emula
     [
         ({"drop": ("authorization",)}, 400, "MissingAuthorization"),
         (
-            {"tamper": {"authorization": "ACS3-HMAC-SM3 Credential=x,SignedHeaders=host,Signature=00"}},
+            {"tamper": {"authorization": "ACS3-HMAC-MD5 Credential=x,SignedHeaders=host,Signature=00"}},
             400,
             "InvalidSignatureMethod",
         ),
