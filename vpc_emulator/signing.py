@@ -352,6 +352,8 @@ class Authenticator:
             raise _missing("Signature")
         if not params.get("Timestamp") and self.max_clock_skew is not None:
             raise _missing("Timestamp")
+        if not params.get("SignatureNonce") and self.check_nonce:
+            raise _missing("SignatureNonce")
         secret, token = self._credential(ak)
         self._check_token(params.get("SecurityToken"), token)
         to_sign = v2_string_to_sign(req.method, params)
