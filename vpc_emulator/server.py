@@ -23,6 +23,7 @@ import contextlib
 import dataclasses
 import json
 import logging
+import re
 import socket
 import threading
 import time
@@ -41,6 +42,7 @@ from .signing import ApiRequest, Authenticator, action_params
 log = logging.getLogger("vpc_emulator")
 
 ADMIN_PREFIX = "/_emulator/"
+_SECRET_PARAM_RE = re.compile(r"\b(SecurityToken|Signature)=[^&\s]*")
 INTERNAL_ERROR_MESSAGE = "The request processing has failed due to some unknown error, exception or failure."
 
 
@@ -105,7 +107,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self.server.open_connections.discard(self.connection)
 
     def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s - %s", self.address_string(), format % args)
+        # a v2 GET carries its STS token in the request line: never log it
+        log.debug("%s - %s", self.address_string(), _SECRET_PARAM_RE.sub(r"\1=***", format % args))
 
     def do_GET(self) -> None:
         self._dispatch()
