@@ -174,6 +174,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._admin(path, body)
             else:
                 self._api(body)
+        except (BrokenPipeError, ConnectionResetError):  # the client left (its timeout): not a bug
+            self.close_connection = True
         except Exception:  # a bug must answer 500, never kill the connection thread
             log.exception("vpc emulator: unhandled error for %s %s", self.command, self.path)
             rid = new_request_id()
