@@ -47,4 +47,4 @@ reliability:
 	@$(VENV)/bin/python scripts/reliability_report.py
 
 clean:
-	rm -rf .venv-* .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist
+	rm -rf .venv-* tests/emulator/node/node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist

@@ -76,6 +76,12 @@ def test_cold_start(smoke: tuple[dict[str, Any], str, str]) -> None:
         assert 1 <= len(rows) <= 15
         assert all(r["module"] and r["cumulative_ms"] >= r["self_ms"] >= 0 for r in rows)
     assert cs["importtime"]["ours_import_index"][0]["module"] == "index"
+    for key in ("ours_by_package", "naive_by_package"):
+        rows = cs["importtime"][key]
+        *packages, total = rows
+        assert total["package"] == "(all)" and 1 <= len(packages) <= 14
+        assert all(r["self_ms"] >= 0 and r["modules"] >= 1 for r in rows)
+        assert total["self_ms"] >= sum(r["self_ms"] for r in packages) - 1e-6
 
 
 def test_confirmed_failover(smoke: tuple[dict[str, Any], str, str]) -> None:
