@@ -183,6 +183,33 @@ def parse_importtime(stderr: str, top: int = 15) -> list[dict[str, Any]]:
     return rows[:top]
 
 
+def import_cost_by_package(stderr: str, top: int = 14) -> list[dict[str, Any]]:
+    """Self time of every import after the bootstrap's mark, summed by top-level package."""
+    lines = stderr.splitlines()
+    if IMPORTTIME_MARK in lines:
+        lines = lines[lines.index(IMPORTTIME_MARK) + 1 :]
+    totals: dict[str, list[float]] = {}
+    for line in lines:
+        if not line.startswith("import time:") or "self [us]" in line:
+            continue
+        parts = line[len("import time:") :].split("|")
+        if len(parts) != 3:
+            continue
+        try:
+            self_us = int(parts[0])
+        except ValueError:
+            continue
+        package = parts[2].strip().split(".")[0]
+        entry = totals.setdefault(package, [0.0, 0])
+        entry[0] += self_us / 1000
+        entry[1] += 1
+    ranked = sorted(totals.items(), key=lambda kv: kv[1][0], reverse=True)
+    rows: list[dict[str, Any]] = [{"package": k, "self_ms": v[0], "modules": int(v[1])} for k, v in ranked[:top]]
+    total_ms = sum(v[0] for v in totals.values())
+    total_modules = int(sum(v[1] for v in totals.values()))
+    return [*rows, {"package": "(all)", "self_ms": total_ms, "modules": total_modules}]
+
+
 def importtime_of_import(flavour: Flavour) -> list[dict[str, Any]]:
     """`python -X importtime -c "import <entry>"` from the code directory: the module import only."""
     code = (
@@ -232,5 +259,7 @@ def bench_cold_start(server: EmulatorServer, runs: int, *, warmup: bool) -> dict
         "naive_import": importtime_of_import(NAIVE),
         "ours_cold_invocation": parse_importtime(str(traced_ours["importtime"])),
         "naive_cold_invocation": parse_importtime(str(traced_naive["importtime"])),
+        "ours_by_package": import_cost_by_package(str(traced_ours["importtime"])),
+        "naive_by_package": import_cost_by_package(str(traced_naive["importtime"])),
     }
     return summary

@@ -140,7 +140,10 @@ def manual_event(instance_id: str = MASTER, ha_vip_id: str = HAVIP, client_token
 
 
 def event_file(name: str) -> bytes:
-    return (EVENTS / name).read_bytes()
+    """A sample of events/, its times set to now (the samples' own times are in the past)."""
+    from havip_failover.samples import retime
+
+    return retime((EVENTS / name).read_bytes())
 
 
 def load_naive() -> ModuleType:

@@ -1,4 +1,4 @@
-"""``python -m bench.run [--smoke] [--runs N] [--out FILE] [--json FILE]``: the benchmarks of issue 4.
+"""``python -m bench.run [--smoke] [--runs N] [--out FILE] [--json FILE]``: the benchmarks of issues 4 and 11.
 
 Every figure is measured in one run, ours side by side with the naive reference handler
 (bench/naive/naive_handler.py), against the local VPC emulator on 127.0.0.1. The full run
@@ -77,7 +77,7 @@ def handler_fingerprint() -> str:
 
 
 def run(smoke: bool, runs: int, command: str) -> dict[str, Any]:
-    from bench import cold_start, warm
+    from bench import cold_start, headline, reconcile, warm
 
     params = warm.smoke() if smoke else warm.full(runs)
     logging.getLogger("urllib3").setLevel(logging.ERROR)  # "connection pool is full" in the storm
@@ -103,6 +103,8 @@ def run(smoke: bool, runs: int, command: str) -> dict[str, Any]:
             ("warm_path", lambda: warm.bench_warm_path(server, params)),
             ("calls_per_incident", lambda: warm.bench_calls_per_incident(server)),
             ("storm", lambda: warm.bench_storm(server, params)),
+            ("headline", lambda: headline.bench_headline(server, headline.params(smoke, runs))),
+            ("reconcile", lambda: reconcile.bench_reconcile(server, 1 if smoke else params.runs)),
         ]
         for name, step in steps:
             t = time.monotonic()

@@ -1,9 +1,11 @@
-"""`make demo`: a two-node pair on the local VPC emulator, failed over by the real FC entry.
+"""`make demo`: a two-node pair on the local VPC emulator, kept whole by the real FC entry.
 
-Starts `python -m vpc_emulator --scenario pair`, points the function at it, and runs
-`index.handler` on three sample events from events/: the master's CloudMonitor alarm,
-the standby's ECS stop event, then the standby's recovery. Shows the log lines, the
-results and the HAVIP before and after each.
+Starts `python -m vpc_emulator --scenario pair`, points the function at it (HAVIP_IDS names
+the pair, HAVIP_FAILBACK=standby with a 2 s hold), and runs `index.handler` through the whole
+story: the master dies (ECS Stopped) and its CloudMonitor alarm fences it; a reconcile while
+it is down reports the pair degraded; it comes back (ECS Running) and the reconciler, after the
+hold, re-associates it as the standby; a reconcile with nothing to do; inspect. Shows the log
+lines, the results and the HAVIP after each step.
 """
 
 from __future__ import annotations
@@ -12,15 +14,22 @@ import json
 import os
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-STEPS = [
-    ("the master's CloudMonitor alarm (HTTP trigger)", "cloudmonitor-alarm-master.json"),
-    ("the standby's ECS stop event (EventBridge)", "eventbridge-ecs-stopped-standby.json"),
-    ("the standby's recovery (EventBridge, ECS Running)", "eventbridge-ecs-running-recovery.json"),
+MASTER = "i-bp1master000000001"
+HOLD = 2  # s: HAVIP_FAILBACK_HOLD_SECONDS for the demo (300 by default)
+# (title, event file in events/, ECS status to give the old master first, seconds to wait first)
+STEPS: list[tuple[str, str, str | None, float]] = [
+    ("the master dies; its CloudMonitor alarm (HTTP trigger)", "cloudmonitor-alarm-master.json", "Stopped", 0),
+    ("FC's timer while it is down: the reconciler reports the pair degraded", "timer-reconcile.json", None, 0),
+    ("the old master is Running again: the reconciler starts the hold", "timer-reconcile.json", "Running", 0),
+    (f"{HOLD} s later: the reconciler re-associates it as the standby", "timer-reconcile.json", None, HOLD + 0.2),
+    ("the next timer: nothing to do, no call that changes anything", "timer-reconcile.json", None, 0),
+    ("inspect: GET on the HTTP trigger, read-only", "http-inspect-get.json", None, 0),
 ]
 BOLD, DIM, RESET = ("\033[1m", "\033[2m", "\033[0m") if sys.stdout.isatty() else ("", "", "")
 
@@ -55,6 +64,17 @@ def show_havips(endpoint: str, title: str) -> None:
     print()
 
 
+def set_status(endpoint: str, instance: str, status: str) -> None:
+    request = urllib.request.Request(
+        f"http://{endpoint}/_emulator/instances/{instance}",
+        data=json.dumps({"status": status}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=5):  # noqa: S310 - the emulator's http:// URL above
+        pass
+
+
 def main() -> int:
     proc, endpoint = start_emulator()
     try:
@@ -66,20 +86,28 @@ def main() -> int:
                 "HAVIP_VPC_PROTOCOL": "http",
                 "HAVIP_CALLBACK_TOKEN": "demo-callback-token",
                 "HAVIP_WAIT_SECONDS": "10",
+                "HAVIP_IDS": "havip-bp1pair0000000001",
+                "HAVIP_FAILBACK": "standby",
+                "HAVIP_FAILBACK_HOLD_SECONDS": str(HOLD),
                 "ALIBABA_CLOUD_ACCESS_KEY_ID": "LTAIemulatorKey",
                 "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "emulator-secret",
             }
         )
         sys.path[:0] = [str(ROOT / "handler")]
         from havip_failover.fc_context import Fc312Context
+        from havip_failover.samples import retime
         from index import handler, initialize  # the module and function s.yaml names
 
         print(f"{BOLD}havip-failover demo{RESET}: VPC emulator at http://{endpoint} (region cn-hangzhou)\n")
         show_havips(endpoint, "HAVIP before")
         initialize(Fc312Context(request_id="demo-init"))
-        for n, (title, name) in enumerate(STEPS, 1):
+        for n, (title, name, status, pause) in enumerate(STEPS, 1):
+            time.sleep(pause)
             print(f"{BOLD}--- {n}. {title}: events/{name}{RESET}")
-            raw = (ROOT / "events" / name).read_bytes()
+            if status is not None:
+                set_status(endpoint, MASTER, status)
+                print(f"{DIM}(emulator: ECS now says {MASTER} is {status}){RESET}")
+            raw = retime((ROOT / "events" / name).read_bytes())  # the samples' times are in the past
             response = handler(raw, Fc312Context(request_id=f"demo-request-{n}"))
             result = json.loads(response["body"]) if "statusCode" in response else response
             if "statusCode" in response:
@@ -89,6 +117,12 @@ def main() -> int:
             for r in result["results"]:
                 havip = r["haVipId"] or "(no HAVIP looked up)"
                 print(f"{BOLD}=> {havip} / {r['instanceId']}: {r['outcome']} ({r['reason']}){RESET}")
+            for p in result.get("pairs", []):
+                plan = ", ".join(f"{x['action']} {x['node']}" for x in p["plan"]) or "nothing"
+                state = "DEGRADED" if p["degraded"] else "whole"
+                print(f"{BOLD}=> {p['haVipId']}: {state}; plan: {plan}{RESET}")
+                for line in p["restore"] + p["waiting"]:
+                    print(f"   {line}")
             print()
             show_havips(endpoint, f"HAVIP after step {n}")
         return 0

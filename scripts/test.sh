@@ -4,6 +4,11 @@
 set -eu
 cd "$(dirname "$0")/.."
 pythons=$(scripts/pythons.sh)
+scripts/tools.sh  # node/npm + Serverless Devs (npm ci), keepalived, shellcheck: where the machine allows
+# The Node.js clients the emulator is tested against (once, for every Python); without Node
+# those tests skip and say why.
+rc=0; scripts/node_clients.sh >/dev/null || rc=$?
+if [ "$rc" != 0 ] && [ "$rc" != 3 ]; then exit "$rc"; fi
 ran=""
 for py in $pythons; do
   venv=$(scripts/venv.sh "$py")

@@ -19,7 +19,10 @@ CALLBACK_TOKEN = "demo-callback-token"
 
 
 def event_bytes(name: str) -> bytes:
-    return (EVENTS / name).read_bytes()
+    """A sample of events/ as the entry should see it to act: its times set to now."""
+    from havip_failover.samples import retime
+
+    return retime((EVENTS / name).read_bytes())
 
 
 def manual(**fields: Any) -> bytes:

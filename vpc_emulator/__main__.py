@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
-from .models import VpcBackend, two_node_pair
+from .models import MAX_INSTANCES_LIMIT, MAX_INSTANCES_PER_HAVIP, VpcBackend, two_node_pair
 from .server import EmulatorServer
 
 DEFAULT_ACCESS_KEY_ID = "LTAIemulatorKey"
@@ -36,6 +36,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--unassociate-delay", type=float, default=None, metavar="SECONDS")
     parser.add_argument("--latency", type=float, default=None, metavar="SECONDS")
     parser.add_argument(
+        "--max-instances",
+        type=int,
+        default=None,
+        metavar="N",
+        help=f"instances (or ENIs) one HAVIP may hold, 1 to {MAX_INSTANCES_LIMIT} (default {MAX_INSTANCES_PER_HAVIP})",
+    )
+    parser.add_argument(
         "--max-clock-skew",
         type=float,
         default=900.0,
@@ -48,7 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     backend = VpcBackend()
     if args.seed is not None:
         backend.seed(json.loads(args.seed.read_text(encoding="utf-8")))
@@ -58,6 +66,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         backend.unassociate_delay = args.unassociate_delay
     if args.latency is not None:
         backend.latency = args.latency
+    if args.max_instances is not None:
+        try:
+            backend.max_instances = args.max_instances
+        except ValueError as exc:
+            parser.error(str(exc))
     if args.verbose:
         import logging
 

@@ -26,9 +26,12 @@ ECS_STATUSES = frozenset({"Running", "Stopped", "Stopping", "Starting", "Pending
 ENI_STATUSES = frozenset({"Available", "InUse", "Attaching", "Detaching", "Creating", "Deleting"})
 INSTANCE_TYPES = ("EcsInstance", "NetworkInterface")
 FILTER_KEYS = ("HaVipId", "VpcId", "VSwitchId", "Status", "HaVipAddress")
-MAX_INSTANCES_PER_HAVIP = 2
+MAX_INSTANCES_PER_HAVIP = 2  # the default: the English API pages say 2
+MAX_INSTANCES_LIMIT = 10  # the current Chinese pages: up to 10 ECS instances or 10 ENIs
 # How many HAVIPs one ECS instance / ENI may hold (AssociateHaVip's CountLimitExceed.HaVipOnInstance).
 MAX_HAVIPS_PER_INSTANCE = 5
+# The account's default resource group, where a HAVIP lands when created without one.
+DEFAULT_RESOURCE_GROUP_ID = "rg-acfmemulator00001"
 MAX_PAGE_SIZE = 50
 CLIENT_TOKEN_MAX_LEN = 64
 # Tags (VPC TagResources family): per resource and per request.
@@ -130,6 +133,7 @@ class HaVip:
     eips: list[str] = field(default_factory=list)
     description: str = ""
     name: str = ""
+    resource_group_id: str = DEFAULT_RESOURCE_GROUP_ID
     pending: PendingOp | None = None
     tags: dict[str, str] = field(default_factory=dict)  # insertion order is the API's order
 
@@ -150,6 +154,7 @@ class HaVip:
             "Name": self.name,
             "CreateTime": self.create_time,
             "ChargeType": "PostPaid",
+            "ResourceGroupId": self.resource_group_id,
             "Tags": {"Tag": [{"Key": k, "Value": v} for k, v in self.tags.items()]},
         }
 
@@ -169,13 +174,18 @@ class VpcBackend:
         latency: float = 0.0,
         associate_delay: float | None = None,
         clock: Callable[[], float] = time.monotonic,
+        max_instances: int = MAX_INSTANCES_PER_HAVIP,
     ) -> None:
         self._lock = threading.RLock()
         self._clock = clock
+        self.max_instances = max_instances
         self.unassociate_delay = unassociate_delay
         self.associate_delay = associate_delay
         self.latency = latency
         self.max_havips_per_instance = MAX_HAVIPS_PER_INSTANCE
+        # A quirk to test clients against: DescribeHaVips reports this TotalCount whatever
+        # the truth (None: the truth). A client must read pages while they come back full.
+        self.reported_total_count: int | None = None
         # id -> [(time, region, state or None when gone)], oldest first: what a lagged
         # describe reads. HAVIP states are DescribeHaVips items; instance states are seeds.
         self._havip_history: dict[str, list[tuple[float, str, dict[str, Any] | None]]] = {}
@@ -189,6 +199,17 @@ class VpcBackend:
         # Completed asynchronous transitions: (ha_vip_id, instance_id, op, completed_at) where
         # completed_at is when it was due on the backend clock, not when an access noticed it.
         self._transitions: list[tuple[str, str, str, float]] = []
+
+    @property
+    def max_instances(self) -> int:
+        """How many instances (or ENIs) one HAVIP may hold: 2 by default, at most 10."""
+        return self._max_instances
+
+    @max_instances.setter
+    def max_instances(self, value: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_INSTANCES_LIMIT:
+            raise ValueError(f"max_instances must be an integer from 1 to {MAX_INSTANCES_LIMIT}: {value!r}")
+        self._max_instances = value
 
     @property
     def transitions(self) -> list[tuple[str, str, str, float]]:
@@ -531,7 +552,7 @@ class VpcBackend:
                     "IllegalParam.InstanceType",
                     f"The HaVip is associated with instances of type {havip.instance_type}.",
                 )
-            if len(havip.instances) >= MAX_INSTANCES_PER_HAVIP:
+            if len(havip.instances) >= self.max_instances:
                 raise VpcApiError(
                     400,
                     "CountLimitExceeded.HaVipOnECSInstance",
@@ -601,8 +622,9 @@ class VpcBackend:
             self._tick()
             matched = [h for h in self._havip_items(region_id, lag) if _matches(h, wanted) and _has_tags(h, tags)]
             start = (number - 1) * size
+            total = len(matched) if self.reported_total_count is None else self.reported_total_count
             return {
-                "TotalCount": len(matched),
+                "TotalCount": total,
                 "PageNumber": number,
                 "PageSize": size,
                 "HaVips": {"HaVip": matched[start : start + size]},
@@ -981,7 +1003,7 @@ class VpcBackend:
             return ha_vip_id
 
     def associate_now(self, ha_vip_id: str, instance_id: str, master: bool = False) -> None:
-        """Associate at once (no delay, no API rules but ≤2 of one type and one region).
+        """Associate at once (no delay, no API rules but ≤ max_instances of one type and one region).
 
         The first associated instance, or any with master=True, becomes the master.
         An instance not yet known is created Running in the HAVIP's vSwitch.
@@ -995,8 +1017,8 @@ class VpcBackend:
             if instance_id not in havip.instances:
                 if havip.instances and havip.instance_type not in (None, kind):
                     raise ValueError(f"{ha_vip_id} holds {havip.instance_type}s, not {kind}")
-                if len(havip.instances) >= MAX_INSTANCES_PER_HAVIP:
-                    raise ValueError(f"{ha_vip_id} already holds two instances")
+                if len(havip.instances) >= self.max_instances:
+                    raise ValueError(f"{ha_vip_id} already holds {self.max_instances} instances (max_instances)")
                 havip.instances.append(instance_id)
             havip.instance_type = kind
             if master or havip.master is None:
@@ -1069,6 +1091,8 @@ class VpcBackend:
                 self.associate_delay = None if raw is None else float(raw)
             if "latency" in data:
                 self.latency = float(data["latency"])
+            if "max_instances" in data:
+                self.max_instances = data["max_instances"]
             regions = data.get("regions") or {}
             if not isinstance(regions, Mapping):
                 raise ValueError("seed 'regions' must be an object")
@@ -1095,6 +1119,8 @@ class VpcBackend:
                 name=str(item.get("name", "")),
             )
             havip = self._havips[region][hid]
+            if item.get("resource_group"):
+                havip.resource_group_id = str(item["resource_group"])
             if item.get("create_time"):
                 havip.create_time = str(item["create_time"])
             havip.eips = [str(e) for e in item.get("eips") or []]
@@ -1122,9 +1148,9 @@ class VpcBackend:
 
         ``{"regions": {REGION: {"instances": [{"id", "vswitch", "status"}],
         "havips": [{"id", "vpc", "vswitch", "ip", "instances", "master", "status",
-        "instance_type", "eips", "description", "name", "create_time", "tags", ["pending"]}]}},
-        (an ENI's instance entry also has "instance": the ECS instance it is attached to)
-        "unassociate_delay", "associate_delay", "latency"}``
+        "instance_type", "eips", "description", "name", "create_time", "tags", "resource_group",
+        ["pending"]}]}}, (an ENI's instance entry also has "instance": the ECS instance it is
+        attached to) "unassociate_delay", "associate_delay", "latency", "max_instances"}``
         """
         with self._lock:
             self._tick()
@@ -1147,6 +1173,7 @@ class VpcBackend:
                         "name": h.name,
                         "create_time": h.create_time,
                         "tags": dict(h.tags),
+                        "resource_group": h.resource_group_id,
                     }
                     if h.pending is not None:
                         entry["pending"] = {
@@ -1165,6 +1192,7 @@ class VpcBackend:
                     "unassociate_delay": self.unassociate_delay,
                     "associate_delay": self.associate_delay,
                     "latency": self.latency,
+                    "max_instances": self.max_instances,
                 }
             )
 

@@ -1,7 +1,8 @@
 """A threaded HTTP server speaking the VPC API as the real SDK calls it, plus an admin API.
 
-API requests: ``POST /`` (or GET) with ``x-acs-action``/``x-acs-version`` headers, parameters
-in the query (and form body), signed with ACS3-HMAC-SHA256.
+API requests: ``POST /`` (or GET), parameters in the query (and form body), the action in
+``x-acs-action``/``x-acs-version`` headers or ``Action``/``Version`` parameters, signed with
+ACS3-HMAC-SHA256, ACS3-HMAC-SM3 or v2 HMAC-SHA1 (see ``signing``).
 
 Admin API (no signature), JSON in and out:
 
@@ -34,6 +35,7 @@ import contextlib
 import dataclasses
 import json
 import logging
+import re
 import socket
 import threading
 import time
@@ -46,18 +48,13 @@ from urllib.parse import urlsplit
 
 from .faults import Fault, FaultPlan, RamPolicy, access_denied
 from .models import VpcApiError, VpcBackend
-from .responses import (
-    JSON_CONTENT_TYPE,
-    ApiRequest,
-    Authenticator,
-    VpcResponses,
-    error_body,
-    new_request_id,
-)
+from .responses import JSON_CONTENT_TYPE, VpcResponses, error_body, new_request_id
+from .signing import ApiRequest, Authenticator, action_params
 
 log = logging.getLogger("vpc_emulator")
 
 ADMIN_PREFIX = "/_emulator/"
+_SECRET_PARAM_RE = re.compile(r"\b(SecurityToken|Signature)=[^&\s]*")
 INTERNAL_ERROR_MESSAGE = "The request processing has failed due to some unknown error, exception or failure."
 
 
@@ -122,7 +119,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self.server.open_connections.discard(self.connection)
 
     def log_message(self, format: str, *args: Any) -> None:
-        log.debug("%s - %s", self.address_string(), format % args)
+        # a v2 GET carries its STS token in the request line: never log it
+        log.debug("%s - %s", self.address_string(), _SECRET_PARAM_RE.sub(r"\1=***", format % args))
 
     def do_GET(self) -> None:
         self._dispatch()
@@ -188,6 +186,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._admin(path, body)
             else:
                 self._api(body)
+        except (BrokenPipeError, ConnectionResetError):  # the client left (its timeout): not a bug
+            self.close_connection = True
         except Exception:  # a bug must answer 500, never kill the connection thread
             log.exception("vpc emulator: unhandled error for %s %s", self.command, self.path)
             rid = new_request_id()
@@ -237,15 +237,18 @@ class _Handler(BaseHTTPRequestHandler):
             )
 
         try:
-            params = req.params()
+            raw_params = req.params()
+            # v2-signed requests (legacy SDKs) name the action in the parameters
+            action = action or raw_params.get("Action", "")
+            params = action_params(raw_params)
             if self.command not in ("GET", "POST"):
                 raise VpcApiError(
                     400, "UnsupportedHTTPMethod", f"Specified HTTP method {self.command} is not supported."
                 )
             if req.path != "/":
                 raise VpcApiError(404, "InvalidApi.NotFound", f"Specified api is not found: {req.path}.")
-            ak = emulator.authenticator.authenticate(req)
-            emulator.responses.check_action(action, req.header("x-acs-version"))
+            ak = emulator.authenticator.authenticate(req, raw_params)
+            emulator.responses.check_action(action, req.header("x-acs-version") or raw_params.get("Version"))
             emulator.ram.check(action, ak)
             latency = emulator.backend.latency
             if latency > 0:

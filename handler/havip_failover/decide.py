@@ -209,6 +209,7 @@ def assess(
         else:
             waiting.append(f"the master {master} is {master_status} but no other node is Running: kept")
     expected = max([2, *(size for _, size in removed.values())])
+    coming_back = False  # a recorded node on its way back (failback): no other advice needed
     for node, (at, size) in sorted(removed.items()):
         status = ecs.get(node, "Absent")
         if node in nodes:
@@ -232,6 +233,7 @@ def assess(
             restore.append(f"{node} is Running again: associate it (AssociateHaVip), or set HAVIP_FAILBACK=standby")
             continue
         since = up_since.get(node)
+        coming_back = True
         if since is None:
             plans.append(Plan("mark-up", node, "running-again"))
             waiting.append(f"{node} is Running again: re-associated after {int(hold)} s")
@@ -245,6 +247,6 @@ def assess(
         else:
             plans.append(Plan("failback", node, "failback-standby"))
     degraded = len(nodes) < expected
-    if degraded and not restore:
+    if degraded and not restore and not coming_back:
         restore.append(f"the HAVIP holds {len(nodes)} of {expected} nodes: associate another node (AssociateHaVip)")
     return Assessment(tuple(plans), degraded, expected, tuple(restore), tuple(waiting))

@@ -177,13 +177,20 @@ def invoke(
             log.warning("havip.rejected", code=err.code, message=err.message, status=err.status)
             return _http_response(err.status, _result(request_id, False, [], error=_error(err)))
         except BadEvent as err:
-            http = err.envelope == "http"
             log.warning("havip.rejected", code=err.code, message=err.message)
             result = _result(request_id, False, [], error=_error(err))
-            if not http:
-                return result
-            return _http_response(405 if err.code == "MethodNotAllowed" else 400, result)
+            if err.envelope == "http":
+                return _http_response(err.status or 400, result)
+            if err.code == "EventTooLarge" and _looks_http(event):
+                # Too large to be read as an HTTP request, but one all the same: FC would
+                # answer a bare result with 200.
+                return _http_response(413, result)
+            return result
         http = parsed.envelope == "http"
+        for skip in parsed.ignored:
+            log.info("havip.ignored", code=skip.code, message=skip.message, subject=skip.subject, index=skip.index)
+        for bad in parsed.rejected:
+            log.warning("havip.rejected", code=bad.code, message=bad.message, index=bad.index)
         result = _run(
             parsed,
             config=config,
@@ -209,8 +216,7 @@ def invoke(
     finally:
         structlog.contextvars.clear_contextvars()
     if http:
-        status = 200 if result["ok"] else (202 if _only_pending(result) else 500)
-        return _http_response(status, result)
+        return _http_response(_status(result), result)
     return result
 
 
@@ -234,7 +240,7 @@ def inspect(
         logs.configure(config.log_level)
         return _run(
             Parsed(envelope="inspect", inspect=True),
-            config=replace(config, dry_run=True),
+            config=config,
             context=context,
             env=env,
             vpc=vpc,
@@ -263,6 +269,15 @@ def _run(
     request_id: str,
     http: bool,
 ) -> dict[str, Any]:
+    if parsed.inspect:  # never a call that changes anything, whatever the configuration says
+        config = replace(config, dry_run=True)
+    # A manual order without a ClientToken is its invocation: FC keeps the request id on its
+    # own retries of that invocation, and every new order gets a new one. (Its parameters
+    # alone would make an identical order weeks later replay the first one's answer.)
+    parsed.signals = [
+        replace(s, event_id=f"manual:{request_id}") if s.source == "manual" and s.client_token is None else s
+        for s in parsed.signals
+    ]
     default_region = config.region_id or _attr(context, "region") or None
     # HAVIP_DRY_RUN covers everything; a manual event's DryRun covers its own signal.
     dry_run = config.dry_run or (bool(parsed.signals) and all(s.dry_run for s in parsed.signals))
@@ -356,8 +371,11 @@ def _result(
     signals: Parsed | None = None,
     error: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
+    # A batch element that could not be read is input lost: the invocation is not ok,
+    # though every readable element was handled (`rejected` says which and why).
+    rejected = signals.rejected if signals else []
     result = {
-        "ok": ok,
+        "ok": ok and not rejected,
         "dryRun": dry_run,
         "requestId": request_id,
         "signals": [
@@ -369,10 +387,17 @@ def _result(
                 "haVipId": s.ha_vip_id,
                 "regionId": s.region_id,
                 "detail": s.detail,
+                "eventTime": s.event_time,
             }
             for s in (signals.signals if signals else [])
         ],
         "results": [o.to_result() for o in outcomes],
+        # Always present (possibly empty), so consumers can rely on them.
+        "ignored": [
+            {"code": i.code, "message": i.message, "subject": i.subject, "index": i.index}
+            for i in (signals.ignored if signals else [])
+        ],
+        "rejected": [{"index": r.index, "code": r.code, "message": r.message} for r in rejected],
         "error": error,
     }
     scrubbed: dict[str, Any] = logs.scrub(result)
@@ -383,9 +408,18 @@ def _error(err: BadEvent) -> dict[str, Any]:
     return {"code": err.code, "message": err.message}
 
 
-def _only_pending(result: dict[str, Any]) -> bool:
+def _status(result: dict[str, Any]) -> int:
+    """The HTTP status of a handled request: 200 ok (ignored-only included), 202 only
+    `pending`, 500 something `failed`, 400 when the only problem is rejected batch
+    elements (the readable ones were handled)."""
     outcomes = {r["outcome"] for r in result["results"]}
-    return "pending" in outcomes and "failed" not in outcomes
+    if result["ok"]:
+        return 200
+    if "failed" in outcomes:
+        return 500
+    if "pending" in outcomes:
+        return 202
+    return 400 if result["rejected"] else 500
 
 
 def _http_response(status: int, result: dict[str, Any]) -> dict[str, Any]:

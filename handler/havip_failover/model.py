@@ -45,8 +45,9 @@ class Signal:
     instance_type: str | None = None  # "EcsInstance" | "NetworkInterface"
     client_token: str | None = None
     dry_run: bool | None = None
-    # When the event says it happened (UTC epoch seconds); None: the event carries no time
-    # (manual) or an unreadable one. Ages the event: an old "failed" is not acted on.
+    # When the event says it happened (UTC epoch seconds): the alarm's timestamp, the
+    # CloudEvent's time, the ECS notification's eventTime, the health check's checkedAt.
+    # None for a manual order, or when the event carries no readable time.
     event_time: float | None = None
 
 
@@ -60,21 +61,57 @@ class ParseOptions:
 class BadEvent(Exception):
     """Input that no retry can fix: reported as a structured rejection, never raised to FC."""
 
-    def __init__(self, code: str, message: str, envelope: str = "direct") -> None:
+    def __init__(self, code: str, message: str, envelope: str = "direct", status: int | None = None) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
         # "http" when the event came through the HTTP trigger: the answer is then
         # an HTTP response (400 for unreadable input) rather than a bare result.
         self.envelope = envelope
+        # The HTTP status when it is not 400 (413 too large, 403 an order sent over HTTP).
+        self.status = status
 
 
 class Unauthorized(BadEvent):
     """An HTTP-trigger request without a valid callback token (401 missing, 403 wrong)."""
 
     def __init__(self, code: str, message: str, status: int) -> None:
-        super().__init__(code, message, envelope="http")
-        self.status = status
+        super().__init__(code, message, envelope="http", status=status)
+        self.status: int = status
+
+
+class NotForUs(Exception):
+    """A readable event that says nothing this function can act on (an alarm on another
+    product, with no instance, or an availability alarm naming only its prober).
+
+    Parsers raise it; the dispatcher turns it into an `Ignored` entry, and the answer is
+    a success (2xx), so that CloudMonitor does not send it three more times.
+    """
+
+    def __init__(self, code: str, message: str, subject: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.subject = subject
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """An event (or batch element) read and deliberately left alone, and why."""
+
+    code: str  # NoInstanceInAlarm | OtherProduct | AvailabilityAlarmNamesNoNode
+    message: str  # for people: why, and what to change if it was meant for us
+    subject: str  # what was ignored: "alarm 'db ping' (rule r-1, acs_networkmonitor)"
+    index: int | None = None  # the batch element, when it came in a batch
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A batch element that could not be read; the rest of the batch was still handled."""
+
+    index: int
+    code: str
+    message: str
 
 
 @dataclass(frozen=True)
@@ -99,5 +136,7 @@ class Parsed:
 
     signals: list[Signal] = field(default_factory=list)
     envelope: str = "direct"  # "direct" | "http" | "eventbridge-batch" | "timer"
+    ignored: list[Ignored] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
     reconcile: bool = False  # FC's timer: reconcile every managed HAVIP
     inspect: bool = False  # a read-only view of every managed pair (GET on the HTTP trigger)

@@ -76,6 +76,12 @@ def test_cold_start(smoke: tuple[dict[str, Any], str, str]) -> None:
         assert 1 <= len(rows) <= 15
         assert all(r["module"] and r["cumulative_ms"] >= r["self_ms"] >= 0 for r in rows)
     assert cs["importtime"]["ours_import_index"][0]["module"] == "index"
+    for key in ("ours_by_package", "naive_by_package"):
+        rows = cs["importtime"][key]
+        *packages, total = rows
+        assert total["package"] == "(all)" and 1 <= len(packages) <= 14
+        assert all(r["self_ms"] >= 0 and r["modules"] >= 1 for r in rows)
+        assert total["self_ms"] >= sum(r["self_ms"] for r in packages) - 1e-6
 
 
 def test_confirmed_failover(smoke: tuple[dict[str, Any], str, str]) -> None:
@@ -157,5 +163,19 @@ def test_report_has_every_section(smoke: tuple[dict[str, Any], str, str]) -> Non
         "## 3. Fan-out",
         "## 4. Warm path",
         "## 5. Event storms",
+        "## Headline: keepalived notices → peer confirmed fenced",
     ):
         assert heading in markdown and heading in stdout
+
+
+def test_headline(smoke: tuple[dict[str, Any], str, str]) -> None:
+    hl = smoke[0]["headline"]
+    assert hl["runs"] == 1
+    for who in ("ours", "poll5"):
+        for key in ("confirmed_s", "script_s", "to_unassociate_s"):
+            row = hl[who][key]
+            assert set(row) == {"median", "p95", "min", "max", "n"}
+            assert 0 < row["min"] <= row["median"] <= row["p95"] <= row["max"], row
+        assert hl[who]["lag_s"]["median"] >= 0
+    _positive(hl["ratio_median"])
+    _positive(hl["ratio_p95"])

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from havip_failover.samples import retime
 from tests.deploy.deployfiles import EVENTS, HANDLER, ROOT, readme_section
 from vpc_emulator import EmulatorServer, VpcBackend, two_node_pair
 
@@ -169,8 +170,10 @@ def _invoke(
     child = tmp_path / "child.py"
     child.write_text(CHILD, encoding="utf-8")
     report = tmp_path / "report.json"
+    sample = tmp_path / event  # the sample as it should arrive to be acted on: its times set to now
+    sample.write_bytes(retime((EVENTS / event).read_bytes()))
     result = subprocess.run(
-        [python310, "-I", "-S", "-B", str(child), str(unpacked), str(EVENTS / event), shape, str(report)],
+        [python310, "-I", "-S", "-B", str(child), str(unpacked), str(sample), shape, str(report)],
         cwd=tmp_path,
         env=env,
         capture_output=True,

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -53,10 +54,8 @@ def test_invoke_dry_run_plans_without_mutating(emulator: EmulatorServer, runtime
     result = last_json(done.stdout)
     assert result["dryRun"] is True
     assert [r["outcome"] for r in result["results"]] == ["planned"]
-    # only reads (the HAVIP, its tag record, ECS for the survivor check), the HAVIP among them
-    actions = {e.action for e in emulator.journal}
-    assert "DescribeHaVips" in actions
-    assert actions <= {"DescribeHaVips", "ListTagResources", "DescribeInstanceStatus", "DescribeNetworkInterfaces"}
+    # only reads: the HAVIP, and ECS for the survivor check
+    assert {e.action for e in emulator.journal} == {"DescribeHaVips", "ListTagResources", "DescribeInstanceStatus"}
     assert SECRET not in done.stdout + done.stderr
 
 
@@ -89,3 +88,19 @@ def test_entry_imports_from_the_code_directory_alone(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["ok"] is False and result["error"]["code"] == "UnknownEvent"
+
+
+def test_invoke_sets_the_events_times_to_now_and_says_so(emulator: EmulatorServer) -> None:
+    done = cli(emulator, "events/eventbridge-ecs-running-recovery.json")
+    assert done.returncode == 0, done.stderr + done.stdout
+    assert "times were set to now" in done.stderr
+    (signal,) = last_json(done.stdout)["signals"]
+    assert abs(signal["eventTime"] - time.time()) < 60  # now, not the sample's 2026-11-27
+
+
+def test_invoke_keep_times_sends_the_file_as_it_is(emulator: EmulatorServer) -> None:
+    done = cli(emulator, "events/eventbridge-ecs-running-recovery.json", "--keep-times")
+    assert done.returncode == 0, done.stderr + done.stdout
+    assert "times were set to now" not in done.stderr
+    (signal,) = last_json(done.stdout)["signals"]
+    assert signal["eventTime"] == 1795749600.0  # the sample's own time

@@ -115,7 +115,7 @@ def test_helpers_validate_their_input() -> None:
     backend.associate_now(hid, "i-1")
     backend.associate_now(hid, "i-2", master=True)
     assert backend.get_havip(hid)["MasterInstanceId"] == "i-2"
-    with pytest.raises(ValueError, match="two"):
+    with pytest.raises(ValueError, match="already holds 2 instances"):
         backend.associate_now(hid, "i-3")
     with pytest.raises(ValueError, match="already exists"):
         backend.create_havip(REGION, "vpc-1", "vsw-1", "10.0.0.2", ha_vip_id=hid)

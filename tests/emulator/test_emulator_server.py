@@ -240,3 +240,34 @@ def test_command_line_seed_file_and_custom_key(tmp_path: Path) -> None:
         out, err = proc.communicate(timeout=10)
     assert proc.returncode == 0, err
     assert "custom-secret-value" not in out + err
+
+
+def test_max_instances_per_havip_is_configurable(server: EmulatorServer, backend: VpcBackend, vpc: Vpc) -> None:
+    # GIVEN the pair (2 instances, the default limit) and a third instance in its vSwitch
+    backend.seed(two_node_pair())
+    backend.add_instance("i-bp1third0000000001", "cn-hangzhou", "vsw-bp1pair000000000001")
+    # WHEN a third is associated under the default THEN the real limit error
+    with pytest.raises(ClientException) as info:
+        vpc.associate(ha_vip_id=HAVIP, instance_id="i-bp1third0000000001")
+    assert info.value.code == "CountLimitExceeded.HaVipOnECSInstance"
+    # WHEN the admin API reseeds with max_instances 10 THEN the third one is taken
+    status, state = admin(server, "POST", "reset", {**two_node_pair(), "max_instances": 10, "unassociate_delay": 0})
+    assert (status, state["max_instances"]) == (200, 10)
+    backend.add_instance("i-bp1third0000000001", "cn-hangzhou", "vsw-bp1pair000000000001")
+    vpc.associate(ha_vip_id=HAVIP, instance_id="i-bp1third0000000001")
+    backend.settle()
+    assert len(backend.get_havip(HAVIP)["AssociatedInstances"]["associatedInstance"]) == 3
+    # AND out-of-range limits are refused
+    for bad in (0, 11, "3"):
+        status, body = admin(server, "POST", "reset", {"max_instances": bad})
+        assert status == 400 and "max_instances" in body["error"]
+
+
+def test_command_line_max_instances(tmp_path: Path) -> None:
+    from vpc_emulator.__main__ import build_parser, main
+
+    # GIVEN the flag within 1..10 THEN parsed; outside THEN a usage error, before any server starts
+    assert build_parser().parse_args(["--max-instances", "10"]).max_instances == 10
+    with pytest.raises(SystemExit) as info:
+        main(["--max-instances", "11"])
+    assert info.value.code == 2

@@ -381,7 +381,9 @@ def test_bad_configuration_names_every_problem_and_calls_nothing(fake_vpc: FakeV
 
 def test_http_trigger_token_is_required(fake_vpc: FakeVpc, clock: FakeClock) -> None:
     fake_vpc.add(pair())
-    body = json.dumps({"HaVipId": HAVIP, "InstanceId": STANDBY})
+    body = json.dumps(
+        {"type": "havip.health", "instanceId": STANDBY, "haVipId": HAVIP, "healthy": False, "id": "probe-http-1"}
+    )
     event = {
         "version": "v1",
         "rawPath": "/",
@@ -487,3 +489,111 @@ def test_http_trigger_answers_400_for_unreadable_body_and_405_for_get(fake_vpc: 
     event["requestContext"] = {"http": {"method": "GET", "path": "/"}}
     assert run(json.dumps(event).encode(), fake_vpc, clock, env=env)["statusCode"] == 405
     assert fake_vpc.calls == []
+
+
+def http_request(body: str, content_type: str = "application/json", **query: str) -> bytes:
+    return json.dumps(
+        {
+            "version": "v1",
+            "rawPath": "/",
+            "headers": {"Content-Type": content_type},
+            "queryParameters": {"token": CALLBACK_TOKEN, **query},
+            "body": body,
+            "isBase64Encoded": False,
+            "requestContext": {"http": {"method": "POST", "path": "/"}, "requestId": "r"},
+        }
+    ).encode()
+
+
+HTTP_ENV = {"HAVIP_CALLBACK_TOKEN": CALLBACK_TOKEN}
+
+
+def test_manual_order_over_http_is_403_and_changes_nothing(fake_vpc: FakeVpc, clock: FakeClock) -> None:
+    # GIVEN someone holding the callback token POSTs an order to take the master off
+    fake_vpc.add(pair())
+    response = run(
+        http_request(json.dumps({"HaVipId": HAVIP, "InstanceId": MASTER, "Force": True})), fake_vpc, clock, env=HTTP_ENV
+    )
+    # THEN it is refused, says how to send an order, and nothing is called
+    assert response["statusCode"] == 403
+    error = json.loads(response["body"])["error"]
+    assert error["code"] == "ManualOrderNotAllowedOverHttp" and "s invoke" in error["message"]
+    assert fake_vpc.calls == []
+
+
+def _availability_form(**extra: str) -> str:
+    import urllib.parse
+
+    fields = {
+        "alertName": "db port",
+        "alertState": "ALERT",
+        "triggerLevel": "CRITICAL",
+        "metricProject": "acs_networkmonitor",
+        "metricName": "Availability",
+        "ruleId": "rule-avail",
+        "curValue": "0",
+        "timestamp": "1795748400000",
+        "dimensions": f"{{instanceId={STANDBY}, userId=1234567890123456}}",
+        **extra,
+    }
+    return urllib.parse.urlencode(fields)
+
+
+def test_alarm_not_for_us_is_answered_200_ignored(fake_vpc: FakeVpc, clock: FakeClock) -> None:
+    # GIVEN an availability alarm whose URL names no node (its instance is the prober)
+    fake_vpc.add(pair())
+    response = run(
+        http_request(_availability_form(), "application/x-www-form-urlencoded"), fake_vpc, clock, env=HTTP_ENV
+    )
+    # THEN 2xx (no CloudMonitor retries), an explanation, and no call
+    assert response["statusCode"] == 200
+    body = json.loads(response["body"])
+    assert (body["ok"], body["signals"], body["results"], body["rejected"], body["error"]) == (True, [], [], [], None)
+    (ignored,) = body["ignored"]
+    assert ignored["code"] == "AvailabilityAlarmNamesNoNode" and "instanceId=" in ignored["message"]
+    assert fake_vpc.calls == []
+
+
+def test_availability_alarm_fails_over_the_node_its_url_names(fake_vpc: FakeVpc, clock: FakeClock) -> None:
+    fake_vpc.add(pair())
+    raw = http_request(_availability_form(), "application/x-www-form-urlencoded", instanceId=MASTER, haVipId=HAVIP)
+    body = json.loads(run(raw, fake_vpc, clock, env=HTTP_ENV)["body"])
+    (r,) = body["results"]
+    assert (r["instanceId"], r["outcome"], r["force"]) == (MASTER, "unassociated", True)
+    assert fake_vpc.havips[HAVIP].associated_instances == (STANDBY,)
+
+
+def test_batch_acts_on_readable_elements_and_reports_the_rest(fake_vpc: FakeVpc, clock: FakeClock) -> None:
+    fake_vpc.add(pair())
+    good = {
+        "id": "evt-1",
+        "source": "acs.ecs",
+        "specversion": "1.0",
+        "type": "ecs:Instance:StateChange",
+        "aliyunregionid": "cn-hangzhou",
+        "data": {"resourceId": f"acs:ecs:cn-hangzhou:1:instance/{STANDBY}", "content": {"state": "Stopped"}},
+    }
+    bad = {**good, "id": "evt-2", "data": {"content": {"state": "Stopped", "resourceId": "i-x;y"}}}
+    result = run(json.dumps([json.dumps(good), bad]).encode(), fake_vpc, clock)
+    # THEN the standby is removed, and the unreadable element is named, making ok false
+    assert [r["outcome"] for r in result["results"]] == ["unassociated"]
+    assert [(r["index"], r["code"]) for r in result["rejected"]] == [(1, "InvalidInstanceId")]
+    assert (result["ok"], result["error"]) == (False, None)
+
+
+def test_every_result_carries_ignored_and_rejected(fake_vpc: FakeVpc, clock: FakeClock) -> None:
+    fake_vpc.add(pair())
+    for raw in (manual(HaVipId=HAVIP, InstanceId=STANDBY), b"{not json"):
+        result = run(raw, fake_vpc, clock)
+        assert (result["ignored"], result["rejected"]) == ([], [])
+
+
+def test_oversized_http_request_is_413_with_the_error_in_the_body(fake_vpc: FakeVpc, clock: FakeClock) -> None:
+    from havip_failover.sources import MAX_EVENT_BYTES
+
+    raw = http_request("x" * (MAX_EVENT_BYTES + 1), "text/plain")
+    response = run(raw, fake_vpc, clock, env=HTTP_ENV)
+    assert response["statusCode"] == 413
+    assert json.loads(response["body"])["error"]["code"] == "EventTooLarge"
+    # the same size invoked directly is a bare result
+    assert run(b"[" + b" " * MAX_EVENT_BYTES + b"]", fake_vpc, clock)["error"]["code"] == "EventTooLarge"

@@ -33,12 +33,14 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from havip_failover.samples import retime
 from havip_failover.sources import MAX_EVENT_BYTES
 from vpc_emulator import EmulatorServer, Fault, VpcBackend
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS_DIR = ROOT / "events"
 BUILD_DIR = ROOT / "build" / "reliability"
+RUN_STARTED = time.time()  # the "now" of every generated event
 
 # ---------------------------------------------------------------------------------------
 # Credentials and secrets: distinctive values, so "never in the output" is a plain substring test.
@@ -160,7 +162,9 @@ class EventSpec:
         return self.opt("Force") if self.source == "manual" else None
 
     def build(self, region: str) -> bytes:
-        return json.dumps(self.payload(region), ensure_ascii=False).encode("utf-8")
+        # Times set to the run's start (one instant for the whole run, so a spec built twice
+        # is the same event): a generated event is a fresh one, never a stale one.
+        return retime(json.dumps(self.payload(region), ensure_ascii=False).encode("utf-8"), RUN_STARTED)
 
     def payload(self, region: str) -> Any:
         builder = _BUILDERS[self.source]
@@ -171,7 +175,7 @@ class EventSpec:
 class FaultSpec:
     """One emulator fault, as data. `build()` gives the `vpc_emulator.Fault`."""
 
-    kind: str  # error | permanent | latency | drop | hang | mutate
+    kind: str  # error | permanent | latency | drop | hang | mutate | lag
     action: str | None
     code: str | None = None
     http_status: int = 400
@@ -193,6 +197,8 @@ class FaultSpec:
             return Fault(action=self.action, code=None, drop=True, times=self.times, after=self.after)
         if self.kind == "hang":
             return Fault(action=self.action, code=None, hang=self.seconds, times=self.times, after=self.after)
+        if self.kind == "lag":  # the describe answers from the state of `seconds` ago
+            return Fault(action=self.action, code=None, lag=self.seconds, times=-1)
         return Fault(
             action=self.action,
             code=None,
@@ -613,10 +619,19 @@ def event_specs(
         opts1 = (("ecs", ecs), ("id", ident), ("region", draw(st.booleans())))
         return EventSpec(source, instance, ECS_STATES[ecs], opts1)
     if source == "ecs-failure":
-        statuses = [None, "Executing", "Scheduled", "Executed"] if fail else ["Canceled", "Avoided"]
-        status = draw(st.sampled_from(statuses))
-        opts2 = (("type", draw(st.sampled_from(FAILURE_TYPES))), ("status", status), ("id", ident), ("region", True))
-        return EventSpec(source, instance, "failed" if fail else "info", opts2)
+        # README's table: Executing (or no status) is down now; Executed of a reboot/redeploy is
+        # back, of a stop/delete is down; announced, avoided, cancelled or failed is nothing.
+        event_type = draw(st.sampled_from(FAILURE_TYPES))
+        comes_back = event_type.endswith(("Reboot", "Redeploy"))
+        if fail:
+            statuses = [None, "Executing"] if comes_back else [None, "Executing", "Executed"]
+            status, state = draw(st.sampled_from(statuses)), "failed"
+        else:
+            quiet_statuses = ["Canceled", "Avoided", "Scheduled", "Inquiring", "Failed"]
+            status = draw(st.sampled_from([*quiet_statuses, "Executed"] if comes_back else quiet_statuses))
+            state = "recovered" if status == "Executed" else "info"
+        opts2 = (("type", event_type), ("status", status), ("id", ident), ("region", True))
+        return EventSpec(source, instance, state, opts2)
     if source == "agent":
         where = draw(st.sampled_from(["instanceId", "dimensions", "content"]))
         opts_a = (("where", where), ("id", ident), ("region", True))
@@ -697,7 +712,8 @@ def fault_specs(draw: st.DrawFn, kind: str, havips: tuple[HavipSpec, ...], wait:
     targets = [h.id for h in havips if h.id in TARGETS]
     fkind = draw(
         st.sampled_from(
-            ["error", "error", "error", "permanent", "latency", "drop", "hang", "mutate", "mutate", "mutate"]
+            ["error", "error", "error", "permanent", "latency", "drop", "hang", "mutate", "mutate", "mutate", "lag"]
+            + (["ecs"] if kind == "ecs" else [])
         )
     )
     action = draw(st.sampled_from(["DescribeHaVips", "UnassociateHaVip", "UnassociateHaVip", None]))
@@ -717,6 +733,11 @@ def fault_specs(draw: st.DrawFn, kind: str, havips: tuple[HavipSpec, ...], wait:
     if fkind == "hang":
         seconds = draw(st.sampled_from([0.3, 0.8, max(0.3, wait - 0.5), wait]))
         return FaultSpec("hang", action, times=1, after=after, seconds=seconds)
+    if fkind == "lag":
+        return FaultSpec("lag", "DescribeHaVips", seconds=draw(st.sampled_from([0.5, 1.0, 2.0])))
+    if fkind == "ecs":  # the survivor check's ECS call: throttled, or denied by RAM
+        code, status = draw(st.sampled_from([*TRANSIENT[:2], ("Forbidden.RAM", 403)]))
+        return FaultSpec("error", "DescribeInstanceStatus", code, status, times=draw(st.sampled_from([1, 2, -1])))
     mutation = draw(
         st.sampled_from(["promote", "promote", "disassociate", "disassociate-settled", "delete", "stopped"])
     )
@@ -762,6 +783,10 @@ def cases(draw: st.DrawFn, *, only: str | None = None, faults: bool = True, race
             specs = [s for s in specs if s.kind == "mutate"] or [
                 draw(fault_specs(kind, havips, wait).filter(lambda s: s.kind == "mutate"))
             ]
+        if any(s.kind == "lag" for s in specs):
+            # A change made before a look that a lagging describe does not show yet is one no
+            # client can see (README): the races stay those between a look and a call.
+            specs = [s for s in specs if not (s.kind == "mutate" and s.action == "DescribeHaVips")]
         schedule = tuple(specs)
     return Case(
         kind=kind,
@@ -844,6 +869,20 @@ _OP_NAMES = {
     "deep-value": "nests",
     "body-form:inject-dimensions": "instanceId",
 }
+
+
+def _is_order(data: bytes) -> bool:
+    """A JSON object with a manual order's markers and no other shape's (README: refused over HTTP)."""
+    try:
+        value = json.loads(data)
+    except ValueError:
+        return False
+    others = ("specversion", "source", "type", "product", "alertState")
+    return (
+        isinstance(value, dict)
+        and any(key in value for key in ("HaVipId", "InstanceId"))
+        and not any(key in value for key in others)
+    )
 
 
 def _names_for(op: str) -> str | None:
@@ -1179,6 +1218,16 @@ class Mutator:
                 return None
             new_body = mutated.data.decode("utf-8", "surrogatepass")
             op += "-json:" + mutated.op
+            if _is_order(mutated.data):
+                # still an order (UnassociateHaVip's parameters): refused over HTTP by its shape,
+                # before any field is read, so the refusal names no field
+                op = "body-order:" + mutated.op
+                value["body"] = (
+                    base64.b64encode(new_body.encode("utf-8", "surrogatepass")).decode()
+                    if value.get("isBase64Encoded") is True
+                    else new_body
+                )
+                return FuzzCase(name, op, self._dump(value), expect_status=self._http_codes(value, 403))
         else:
             fields = urllib.parse.parse_qsl(body, keep_blank_values=True)
             i = self.rng.randrange(len(fields))
@@ -1231,6 +1280,11 @@ class Mutator:
             return None  # another operation is drawn
         headers = value["headers"]
         query = value.setdefault("queryParameters", {}) if isinstance(value.get("queryParameters"), dict) else {}
+        # A request still carrying an order is refused by its shape (403) once its body is read.
+        body = value.get("body")
+        handled = frozenset(
+            {200, 202, 400, 500} | ({403} if isinstance(body, str) and _is_order(body.encode()) else set())
+        )
         which = self.rng.choice(
             [
                 "token-missing",
@@ -1329,12 +1383,12 @@ class Mutator:
             headers["Content-Type"] = self.rng.choice(
                 ["text/xml", "multipart/form-data; boundary=x", "image/png", "application/x-www-form-urlencoded\x00"]
             )
-            return FuzzCase(name, which, self._dump(value), expect_status=frozenset({200, 202, 400, 500}))
+            return FuzzCase(name, which, self._dump(value), expect_status=handled)
         if which == "charset":
             headers["Content-Type"] = "application/x-www-form-urlencoded; charset=" + self.rng.choice(
                 ["bogus-9", "utf-32", "\u00e9", "x" * 300]
             )
-            return FuzzCase(name, which, self._dump(value), expect_status=frozenset({200, 202, 400, 500}))
+            return FuzzCase(name, which, self._dump(value), expect_status=handled)
         value["headers"] = self.rng.choice(["x", 1, ["Content-Type"], None])
         # headers gone or unreadable: the query token may still be right
         return FuzzCase(name, which, self._dump(value), expect_status=frozenset({200, 202, 400, 401, 403, 500}))

@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +52,7 @@ class Scenario:
     server: EmulatorServer
     env: dict[str, str] = field(default_factory=dict)
 
-    def invoke(self, event: bytes, *, timeout: int = 60, **extra_env: str) -> Run:
+    def invoke(self, event: bytes, *, timeout: int = 60, request_id: str | None = None, **extra_env: str) -> Run:
         env = {**self.env, **extra_env}
         vpc = SdkVpc(
             Credentials(AK, SECRET, STS_TOKEN),
@@ -63,6 +63,8 @@ class Scenario:
             read_timeout=READ_TIMEOUT,
         )
         ctx = Fc310Context(credentials=FcCredentials(AK, SECRET, STS_TOKEN), function=FcFunction(timeout=timeout))
+        if request_id is not None:  # FC's own retry of one invocation keeps its request id
+            ctx = replace(ctx, request_id=request_id)
         started = time.monotonic()
         response = invoke(event, ctx, env=env, vpc=vpc)
         elapsed = time.monotonic() - started

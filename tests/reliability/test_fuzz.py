@@ -64,8 +64,8 @@ from vpc_emulator import EmulatorServer
 CASES = int(os.environ.get("HAVIP_FUZZ_CASES", "10000"))
 SEED = int(os.environ.get("HAVIP_FUZZ_SEED", "20261127"))
 SECRETS = (SAMPLE_CALLBACK_TOKEN, AK_SECRET)
-REJECTION_STATUSES = frozenset({400, 401, 403, 405})
-ANSWER_STATUSES = frozenset({200, 202, 400, 401, 403, 405, 500})
+REJECTION_STATUSES = frozenset({400, 401, 403, 405, 413})
+ANSWER_STATUSES = frozenset({200, 202, 400, 401, 403, 405, 413, 500})
 MESSAGE_LIMIT = 1000  # a rejection message never carries megabytes of input back
 _INSTANCE = re.compile(r"(i|eni)-[a-z0-9]{1,40}")
 _HAVIP = re.compile(r"havip-[a-z0-9]{1,40}")
@@ -450,7 +450,10 @@ class _Spy:
 
 def _recovery_request(token: str) -> bytes:
     # an OK alarm: accepted or refused only by the token, and never an API call either way
-    body = "alertState=OK&triggerLevel=OK&alertName=x&dimensions=%7BinstanceId%3Di-bp1master000000001%7D"
+    body = (
+        "alertState=OK&triggerLevel=OK&alertName=x&dimensions=%7BinstanceId%3Di-bp1master000000001%7D"
+        "&timestamp=1795748400000"
+    )
     envelope = http_envelope(body, "application/x-www-form-urlencoded", "query")
     envelope["queryParameters"]["token"] = token
     return json.dumps(envelope).encode()

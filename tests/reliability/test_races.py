@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from havip_failover.samples import retime
 from tests.reliability._harness import (
     AK,
     CALLBACK_TOKEN,
@@ -34,8 +35,9 @@ from vpc_emulator import Fault, VpcBackend
 
 pytestmark = pytest.mark.e2e
 RECORD = Recorder("races")
-ALARM = (ROOT / "events" / "cloudmonitor-alarm-master.json").read_bytes()
-STOPPED = (ROOT / "events" / "eventbridge-ecs-stopped-standby.json").read_bytes()
+# Retimed once: each is one incident, re-delivered as the same bytes.
+ALARM = retime((ROOT / "events" / "cloudmonitor-alarm-master.json").read_bytes())
+STOPPED = retime((ROOT / "events" / "eventbridge-ecs-stopped-standby.json").read_bytes())
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -136,6 +138,7 @@ def test_instance_removed_by_someone_else_while_we_wait() -> None:
     note("someone else's disassociation in progress", "wait, then already-unassociated", r["outcome"])
 
 
+# The events are retimed once above; both processes must see the same bytes (one incident).
 CLI = [sys.executable, "-m", "havip_failover", "invoke"]
 
 
@@ -167,7 +170,7 @@ def test_two_processes_same_incident_one_disassociation(tmp_path: Path) -> None:
         event.write_bytes(ALARM)
         procs = [
             subprocess.Popen(
-                [*CLI, str(event)],
+                [*CLI, str(event), "--keep-times"],
                 env=_child_env(sc.server.endpoint),
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
@@ -216,9 +219,9 @@ def test_redelivery_naming_the_havip_keeps_the_client_token() -> None:
     with scenario() as sc:
         event = manual(HaVipId=HAVIP, InstanceId=MASTER)
         sc.server.inject(Fault(action="UnassociateHaVip", code=None, drop=True, times=-1))
-        first = sc.invoke(event, HAVIP_WAIT_SECONDS="1")
+        first = sc.invoke(event, request_id="fc-req-1", HAVIP_WAIT_SECONDS="1")
         sc.server.clear_faults()
-        second = sc.invoke(event)
+        second = sc.invoke(event, request_id="fc-req-1")  # FC's retry of the same invocation
         tokens = {e.client_token for e in sc.server.calls("UnassociateHaVip")}
         assert first.only["outcome"] == "failed" and second.only["outcome"] == "unassociated"
         assert tokens == {first.only["clientToken"]} == {second.only["clientToken"]}
@@ -232,7 +235,7 @@ def test_eventbridge_duplicate_id_in_a_fresh_process(tmp_path: Path) -> None:
         outs = []
         for _ in range(2):  # a fresh interpreter each time, as a new FC instance
             done = subprocess.run(
-                [*CLI, str(event)],
+                [*CLI, str(event), "--keep-times"],
                 env=_child_env(sc.server.endpoint),
                 capture_output=True,
                 text=True,

@@ -442,8 +442,8 @@ def test_base64_body_that_is_not_utf8_is_rejected() -> None:
 
 
 def test_base64_json_body_is_read() -> None:
-    event = http(json.dumps(manual()), content_type="application/json", base64_encoded=True)
-    assert one(event).source == "manual"
+    event = http(json.dumps(health()), content_type="application/json", base64_encoded=True)
+    assert one(event).source == "health-check"
 
 
 def test_json_body_health_check_is_read() -> None:
@@ -466,8 +466,8 @@ def test_body_without_content_type_is_sniffed(body: str, source: str) -> None:
 
 def test_json_sent_as_a_form_is_read_as_json() -> None:
     # GIVEN `curl -d '{...}'`, which labels JSON as a form
-    signal = one(http(json.dumps(manual()), content_type="application/x-www-form-urlencoded"))
-    assert signal.source == "manual"
+    signal = one(http(json.dumps(health()), content_type="application/x-www-form-urlencoded"))
+    assert signal.source == "health-check"
 
 
 def test_unsupported_content_type_is_rejected() -> None:
@@ -503,7 +503,7 @@ def test_http_malformed_headers_are_rejected_as_http() -> None:
 @pytest.mark.parametrize(
     "event",
     [
-        form_request(alarm(dimensions="{userId=1}")),
+        form_request(alarm(dimensions="{instanceId=i-x;y}")),
         form_request(alarm(alertState="MAYBE")),
         json_request({"hello": 1}),
         json_request([]),
@@ -584,10 +584,12 @@ def test_the_same_callback_resent_has_the_same_event_id() -> None:
     assert one(form_request()).event_id == one(form_request()).event_id
 
 
-def test_alarm_without_timestamp_has_a_stable_event_id_per_content() -> None:
-    first = one(alarm(timestamp=None)).event_id
-    assert first == one(alarm(timestamp=None)).event_id
-    assert first != one(alarm(timestamp=None, curValue="98.1")).event_id
+def test_the_next_alarm_of_the_same_rule_is_another_incident() -> None:
+    # GIVEN the same rule firing again for the same node, later
+    first = one(alarm(timestamp="1795748400000")).event_id
+    later = one(alarm(timestamp="1795748460000")).event_id
+    # THEN they are two incidents (two ClientTokens)
+    assert first != later
 
 
 @pytest.mark.parametrize("timestamp", ["yesterday", -5, True, "12.5", "1" * 30, 10**20, "１２３"])
@@ -596,8 +598,16 @@ def test_invalid_timestamp_is_rejected(timestamp: Any) -> None:
 
 
 @pytest.mark.parametrize("timestamp", ["null", "", None])
-def test_absent_timestamp_is_allowed(timestamp: Any) -> None:
-    assert one(alarm(timestamp=timestamp)).state == "failed"
+def test_callback_without_timestamp_is_rejected_it_is_the_alarms_identity(timestamp: Any) -> None:
+    # WITHOUT a timestamp the rule's next alarm would share this one's ClientToken
+    error = rejected(alarm(timestamp=timestamp))
+    assert error.code == "MissingParameter"
+    assert "timestamp" in error.message
+
+
+def test_alarm_time_is_its_timestamp_in_seconds_or_milliseconds() -> None:
+    assert one(alarm(timestamp="1795748400000")).event_time == 1795748400.0
+    assert one(alarm(timestamp="1795748400")).event_time == 1795748400.0
 
 
 def test_null_string_region_means_no_region() -> None:
@@ -660,9 +670,15 @@ def test_dimensions_naming_two_instances_are_rejected() -> None:
 @pytest.mark.parametrize(
     "dimensions", [f"{{userId={ACCOUNT}}}", "null", "{}", "", f"{{instanceId=null, userId={ACCOUNT}}}"]
 )
-def test_alarm_without_instance_is_rejected(dimensions: str) -> None:
-    error = rejected(alarm(dimensions=dimensions))
-    assert error.code == "MissingInstanceId"
+def test_alarm_without_instance_is_ignored_not_rejected(dimensions: str) -> None:
+    # GIVEN a readable alarm that names no instance (CloudMonitor would retry a 400 three times)
+    parsed = parse(form_request(alarm(dimensions=dimensions)))
+    # THEN no signal, and an explanation of why it was ignored
+    assert parsed.signals == []
+    (skip,) = parsed.ignored
+    assert skip.code == "NoInstanceInAlarm"
+    assert "instanceId" in skip.message
+    assert skip.subject == "alarm 'db master memory' (rule rule-0001, acs_ecs_dashboard)"
 
 
 def test_top_level_instance_id_is_accepted() -> None:
@@ -673,12 +689,25 @@ def test_dimensions_and_top_level_instance_must_agree() -> None:
     assert rejected(alarm(instanceId=STANDBY)).code == "ConflictingInstanceId"
 
 
-def test_instance_id_in_dimensions_that_is_not_ecs_is_rejected() -> None:
-    # GIVEN an alarm on an RDS instance routed to this function by mistake
+def test_bad_instance_id_in_an_ecs_alarm_is_rejected() -> None:
+    # GIVEN an ECS alarm whose instance is not an ECS id: unreadable, not "another product"
     error = rejected(alarm(dimensions="{instanceId=rm-bp1abc, userId=1}"))
     assert error.code == "InvalidInstanceId"
     assert "dimensions.instanceId" in error.message
     assert "'rm-bp1abc'" in error.message
+
+
+def test_alarm_on_another_product_is_ignored() -> None:
+    # GIVEN an alarm on an RDS instance routed to this function by mistake
+    fields = alarm(dimensions="{instanceId=rm-bp1abc, userId=1}", metricProject="acs_rds_dashboard", namespace=None)
+    parsed = parse(form_request(fields))
+    assert parsed.signals == []
+    assert [(i.code, "acs_rds_dashboard" in i.message) for i in parsed.ignored] == [("OtherProduct", True)]
+
+
+def test_custom_metric_alarm_naming_an_ecs_instance_is_read() -> None:
+    signal = one(alarm(metricProject="acs_customMetric_1234", namespace=None))
+    assert (signal.instance_id, signal.state) == (MASTER, "failed")
 
 
 @pytest.mark.parametrize("bad", ["i-abc;rm -rf /", "i-abc$(reboot)", "i-ABC", "i-", "i-abc\n", "I-abc", " i-abc"])
@@ -704,10 +733,70 @@ def test_info_level_detail_says_no_action() -> None:
     assert "no action" in one(alarm(triggerLevel="INFO")).detail
 
 
-def test_availability_monitoring_alarm_is_read_the_same_way() -> None:
-    signal = one(alarm(metricProject="acs_networkmonitor", metricName="Availability", curValue="0"))
-    assert (signal.state, signal.instance_id) == ("failed", MASTER)
-    assert "availability" in signal.detail
+def _availability(**overrides: Any) -> dict[str, Any]:
+    # the instance of an availability task is its prober (here the standby probing the master)
+    return alarm(
+        metricProject="acs_networkmonitor",
+        namespace="acs_networkmonitor",
+        metricName="Availability",
+        curValue="0",
+        dimensions=f"{{userId={ACCOUNT}, instanceId={STANDBY}}}",
+        **overrides,
+    )
+
+
+def test_availability_alarm_without_a_node_in_the_url_is_ignored_never_its_prober() -> None:
+    parsed = parse(form_request(_availability()))
+    # THEN the prober (the standby) is never read as failed
+    assert parsed.signals == []
+    (skip,) = parsed.ignored
+    assert skip.code == "AvailabilityAlarmNamesNoNode"
+    assert "instanceId=" in skip.message and "callback URL" in skip.message
+
+
+def test_availability_alarm_acts_on_the_node_the_url_names() -> None:
+    query = {"token": TOKEN, "instanceId": MASTER, "haVipId": HAVIP}
+    signal = one(form_request(_availability(), query=query))
+    assert (signal.state, signal.instance_id, signal.ha_vip_id) == ("failed", MASTER, HAVIP)
+    assert "availability" in signal.detail and "callback URL" in signal.detail
+
+
+def test_node_in_the_url_overrides_the_dimensions() -> None:
+    signal = one(form_request(alarm(), query={"token": TOKEN, "instanceId": STANDBY}))
+    assert (signal.instance_id, signal.ha_vip_id) == (STANDBY, None)
+
+
+def test_node_in_the_url_works_for_a_json_alarm_body() -> None:
+    signal = one(json_request(_availability(), query={"token": TOKEN, "instanceId": MASTER}))
+    assert signal.instance_id == MASTER
+
+
+@pytest.mark.parametrize(
+    ("query", "named"),
+    [
+        ({"instanceId": "i-x;reboot"}, "instanceId"),
+        ({"instanceId": "rm-bp1abc"}, "instanceId"),
+        ({"instanceId": f"{MASTER},{STANDBY}"}, "instanceId"),
+        ({"instanceId": MASTER, "haVipId": "vip-1"}, "haVipId"),
+        ({"haVipId": HAVIP}, "haVipId"),
+        ({"InstanceId": MASTER}, "'InstanceId': did you mean 'instanceId'"),
+        ({"instanceid": MASTER}, "'instanceid': did you mean 'instanceId'"),
+        ({"havipid": HAVIP, "instanceId": MASTER}, "'havipid': did you mean 'haVipId'"),
+    ],
+)
+def test_bad_node_in_the_url_is_rejected_naming_the_parameter(query: dict[str, str], named: str) -> None:
+    error = rejected(form_request(_availability(), query={"token": TOKEN, **query}))
+    assert (error.code, error.envelope, error.status) in (
+        ("InvalidQueryParameter", "http", None),
+        ("InvalidInstanceId", "http", None),
+        ("InvalidHaVipId", "http", None),
+    )
+    assert f"query parameter {named}" in error.message
+
+
+def test_node_in_the_url_applies_to_alarms_only() -> None:
+    error = rejected(json_request(health(), query={"token": TOKEN, "instanceId": MASTER}))
+    assert error.code == "InvalidQueryParameter"
 
 
 @pytest.mark.parametrize("field", ["alertName", "curValue", "metricName"])
@@ -810,9 +899,18 @@ def test_system_and_instance_failures_are_failed(event_type: str) -> None:
 
 @pytest.mark.parametrize(
     ("status", "expected"),
-    [("Canceled", "info"), ("Avoided", "info"), ("Executed", "failed"), ("Failed", "failed"), ("Scheduled", "failed")],
+    [
+        ("Executing", "failed"),
+        ("Executed", "recovered"),
+        ("Scheduled", "info"),
+        ("Inquiring", "info"),
+        ("Canceled", "info"),
+        ("Avoided", "info"),
+        ("Failed", "info"),
+    ],
 )
 def test_failure_event_status_decides_whether_it_happens(status: str, expected: str) -> None:
+    # a reboot: Executing is now (down), Executed is over (back), the rest never happened
     event = cloudevent("ecs:Instance:SystemFailure.Reboot", failure_data("SystemFailure.Reboot", status))
     assert one(event).state == expected
 
@@ -824,9 +922,9 @@ def test_failure_event_instance_falls_back_to_the_arn() -> None:
 
 
 def test_unsupported_event_type_is_rejected_naming_it() -> None:
-    error = rejected(cloudevent("ecs:Instance:SystemMaintenance.Reboot", failure_data("SystemMaintenance.Reboot")))
+    error = rejected(cloudevent("ecs:Instance:InstanceExpiration.Stop", failure_data("InstanceExpiration.Stop")))
     assert error.code == "UnsupportedEventType"
-    assert "SystemMaintenance.Reboot" in error.message
+    assert "InstanceExpiration.Stop" in error.message
 
 
 @pytest.mark.parametrize("missing", ["id", "source", "type"])
@@ -850,6 +948,184 @@ def test_cloudevent_data_as_a_json_string_is_accepted() -> None:
 @pytest.mark.parametrize("data", [[1, 2], 42, "not json"])
 def test_cloudevent_data_that_is_not_an_object_is_rejected(data: Any) -> None:
     assert rejected(cloudevent("ecs:Instance:StateChange", data)).code in ("InvalidParameter", "InvalidJson")
+
+
+# =========================================================================== ECS system events by status
+
+
+@pytest.mark.parametrize(
+    ("event", "status", "expected"),
+    [
+        # reboots and redeploys: Executing is the node going down, Executed is the node back
+        ("SystemFailure.Reboot", "Executing", "failed"),
+        ("SystemFailure.Reboot", "Executed", "recovered"),
+        ("InstanceFailure.Reboot", "Executed", "recovered"),
+        ("SystemFailure.Redeploy", "Scheduled", "info"),
+        ("SystemFailure.Redeploy", "Executed", "recovered"),
+        # a stop or a release: Executed leaves the node down
+        ("SystemFailure.Stop", "Executed", "failed"),
+        ("SystemFailure.Delete", "Executed", "failed"),
+        # maintenance: announced first (Scheduled/Inquiring), down only while Executing
+        ("SystemMaintenance.Reboot", "Scheduled", "info"),
+        ("SystemMaintenance.Reboot", "Inquiring", "info"),
+        ("SystemMaintenance.Reboot", "Executing", "failed"),
+        ("SystemMaintenance.Reboot", "Executed", "recovered"),
+        ("SystemMaintenance.Reboot", "Avoided", "info"),
+        ("SystemMaintenance.Redeploy", "Executing", "failed"),
+        ("SystemMaintenance.Stop", "Executing", "failed"),
+        ("SystemMaintenance.RebootAndIsolateErrorDisk", "Executing", "failed"),
+        ("SystemMaintenance.IsolateErrorDisk", "Executing", "info"),
+    ],
+)
+def test_system_event_status_is_read(event: str, status: str, expected: str) -> None:
+    assert one(cloudevent(f"ecs:Instance:{event}", failure_data(event, status))).state == expected
+
+
+def test_status_after_a_colon_in_the_type_is_read_when_content_has_none() -> None:
+    data = failure_data("SystemFailure.Reboot", "Executed")
+    del data["content"]["eventStatus"]
+    assert one(cloudevent("ecs:Instance:SystemFailure.Reboot:Executed", data)).state == "recovered"
+    assert one(cloudevent("ecs:Instance:SystemFailure.Reboot:Scheduled", data)).state == "info"
+
+
+def test_status_in_type_and_content_must_agree() -> None:
+    event = cloudevent("ecs:Instance:SystemFailure.Reboot:Executed", failure_data("SystemFailure.Reboot", "Executing"))
+    error = rejected(event)
+    assert error.code == "ConflictingEventStatus"
+    assert "Executed" in error.message and "Executing" in error.message
+
+
+def test_system_event_without_a_status() -> None:
+    data = failure_data("SystemFailure.Stop")
+    del data["content"]["eventStatus"]
+    # a failure without a status reports a failure; maintenance without one has not happened
+    assert one(cloudevent("ecs:Instance:SystemFailure.Stop", data)).state == "failed"
+    data["name"] = "Instance:SystemMaintenance.Reboot"
+    assert one(cloudevent("ecs:Instance:SystemMaintenance.Reboot", data)).state == "info"
+
+
+def preemptible_data(action: Any = "delete", instance: str = MASTER) -> dict[str, Any]:
+    content: dict[str, Any] = {"instanceId": instance}
+    if action is not None:
+        content["action"] = action
+    return {
+        "ver": "1.0",
+        "id": "2256A988-0B26-4E2B-820A-8A00000000E7",
+        "product": "ECS",
+        "resourceId": arn(instance),
+        "level": "WARN",
+        "name": "Instance:PreemptibleInstanceInterruption",
+        "userId": ACCOUNT,
+        "eventTime": "20261127T110000.000+0800",
+        "regionId": REGION,
+        "content": content,
+    }
+
+
+def test_preemptible_interruption_moves_the_vip_before_the_release() -> None:
+    signal = one(cloudevent("ecs:Instance:PreemptibleInstanceInterruption", preemptible_data()))
+    assert (signal.state, signal.instance_id) == ("failed", MASTER)
+    assert "5 minutes" in signal.detail
+
+
+def test_preemptible_interruption_with_another_action_is_informational() -> None:
+    event = cloudevent("ecs:Instance:PreemptibleInstanceInterruption", preemptible_data("hibernate"))
+    assert one(event).state == "info"
+
+
+def test_cloudevent_time_is_the_event_time() -> None:
+    assert one(cloudevent("ecs:Instance:StateChange", ecs_data())).event_time == 1795748700.0
+
+
+def test_ecs_event_time_is_read_when_the_cloudevent_has_none() -> None:
+    signal = one(cloudevent("ecs:Instance:StateChange", ecs_data(), time=None))
+    assert signal.event_time == 1795748700.0  # 20261127T110500.000+0800
+
+
+def test_unreadable_time_is_none_not_a_rejection() -> None:
+    assert one(cloudevent("ecs:Instance:StateChange", ecs_data(), time="soon")).event_time == 1795748700.0
+    data = ecs_data()
+    data["eventTime"] = "yesterday"
+    assert one(cloudevent("ecs:Instance:StateChange", data, time=None)).event_time is None
+
+
+def test_manual_order_has_no_event_time() -> None:
+    assert one(manual()).event_time is None
+
+
+# =========================================================================== the bare ECS notification
+
+
+def test_bare_ecs_notification_invoked_directly() -> None:
+    # GIVEN EventBridge with eventSchema RawData, or CloudMonitor's MNS / FC push channel
+    signal = one(ecs_data())
+    assert (signal.source, signal.instance_id, signal.state, signal.region_id) == (
+        "eventbridge-ecs",
+        STANDBY,
+        "failed",
+        REGION,
+    )
+    assert signal.event_id == "ecs:2256A988-0B26-4E2B-820A-8A00000000E5"
+    assert signal.event_time == 1795748700.0
+
+
+def test_bare_ecs_notification_with_content_as_a_json_string() -> None:
+    data = ecs_data()
+    data["content"] = json.dumps(data["content"])
+    assert one(data).state == "failed"
+
+
+def test_bare_ecs_system_event_reads_its_status_from_the_name() -> None:
+    data = failure_data("SystemMaintenance.Reboot", "Scheduled")
+    assert one(data).state == "info"
+    data = failure_data("SystemMaintenance.Reboot", "Executing")
+    assert one(data).state == "failed"
+
+
+def test_bare_ecs_notification_posted_to_the_http_trigger() -> None:
+    # GIVEN CloudMonitor's event subscription pushed to a webhook (a JSON POST, token required)
+    parsed = parse(json_request(preemptible_data()))
+    assert parsed.envelope == "http"
+    assert [(s.instance_id, s.state) for s in parsed.signals] == [(MASTER, "failed")]
+    assert unauthorized(json_request(preemptible_data(), query={})).status == 401
+
+
+def test_bare_ecs_notification_needs_its_id() -> None:
+    data = ecs_data()
+    del data["id"]
+    error = rejected(data)
+    assert error.code == "MissingParameter"
+    assert "id" in error.message
+
+
+def test_bare_ecs_notification_of_an_unsupported_event_is_rejected() -> None:
+    data = ecs_data()
+    data["name"] = "Disk:Stalled:Executing"
+    assert rejected(data).code == "UnsupportedEventType"
+
+
+def test_bare_ecs_notifications_in_a_batch() -> None:
+    parsed = parse([ecs_data(), json.dumps(failure_data("SystemFailure.Reboot", "Executed"))])
+    assert [s.state for s in parsed.signals] == ["failed", "recovered"]
+
+
+# =========================================================================== orders over HTTP
+
+
+@pytest.mark.parametrize("payload", [manual(), manual(Force=True, DryRun=True), {"InstanceId": MASTER}])
+def test_manual_order_posted_to_the_http_trigger_is_refused(payload: dict[str, Any]) -> None:
+    error = rejected(json_request(payload))
+    assert (error.code, error.status, error.envelope) == ("ManualOrderNotAllowedOverHttp", 403, "http")
+    assert "s invoke" in error.message and "RAM" in error.message
+
+
+def test_manual_order_sent_as_a_form_labelled_json_is_refused_too() -> None:
+    error = rejected(http(json.dumps(manual()), content_type="application/x-www-form-urlencoded"))
+    assert error.status == 403
+
+
+def test_method_not_allowed_is_405() -> None:
+    assert rejected(form_request(method="GET")).status == 405
 
 
 # =========================================================================== EventBridge: CloudMonitor
@@ -947,15 +1223,47 @@ def test_empty_batch_is_rejected() -> None:
     assert rejected([]).code == "EmptyBatch"
 
 
-def test_bad_batch_element_is_named_by_index() -> None:
+def test_bad_batch_element_is_reported_and_the_rest_is_read() -> None:
+    # GIVEN a batch whose second element is unreadable
     events = [
         cloudevent("ecs:Instance:StateChange", ecs_data()),
         cloudevent("ecs:Instance:StateChange", ecs_data(instance="i-x;y"), id="second"),
+        cloudevent("ecs:Instance:StateChange", ecs_data("Running", MASTER), id="third"),
+    ]
+    parsed = parse(events)
+    # THEN the readable ones are signals and the unreadable one is named by its index
+    assert [(s.instance_id, s.state) for s in parsed.signals] == [(STANDBY, "failed"), (MASTER, "recovered")]
+    (bad,) = parsed.rejected
+    assert (bad.index, bad.code) == (1, "InvalidInstanceId")
+    assert bad.message.startswith("batch element [1]:")
+
+
+def test_batch_with_nothing_readable_is_rejected_naming_the_first_element() -> None:
+    events = [
+        cloudevent("ecs:Instance:StateChange", ecs_data(instance="i-x;y")),
+        cloudevent("ecs:Instance:Nope", ecs_data(), id="second"),
     ]
     error = rejected(events)
     assert error.code == "InvalidInstanceId"
-    assert error.message.startswith("batch element [1]:")
+    assert error.message.startswith("batch element [0]:") and "1 more" in error.message
     assert error.envelope == "eventbridge-batch"
+
+
+def test_batch_of_json_strings_is_read_like_a_batch_of_objects() -> None:
+    # GIVEN the older delivery format: an array of JSON strings, each an escaped CloudEvent
+    objects = [
+        cloudevent("ecs:Instance:StateChange", ecs_data()),
+        cloudevent("ecs:Instance:StateChange", ecs_data("Running", MASTER), id="second"),
+    ]
+    as_strings = parse([json.dumps(event) for event in objects])
+    assert as_strings.signals == parse(objects).signals
+    assert as_strings.envelope == "eventbridge-batch"
+
+
+def test_batch_string_that_is_not_json_is_a_rejected_element() -> None:
+    parsed = parse([json.dumps(cloudevent("ecs:Instance:StateChange", ecs_data())), "{not json"])
+    assert [(r.index, r.code) for r in parsed.rejected] == [(1, "InvalidJson")]
+    assert len(parsed.signals) == 1
 
 
 @pytest.mark.parametrize("element", [manual(), 42, [cloudevent("ecs:Instance:StateChange", ecs_data())]])
@@ -1128,12 +1436,32 @@ def test_health_event_id_falls_back_to_instance_and_time() -> None:
     assert one(health(id=...)).event_id == f"health:{MASTER}:2026-11-27T03:00:00Z"
 
 
-def test_health_check_without_id_or_time_gets_a_content_identity() -> None:
-    first = one(health(id=..., checkedAt=...))
-    again = one(health(id=..., checkedAt=...))
-    other = one(health(id=..., checkedAt=..., consecutiveFailures=4))
-    assert first.event_id == again.event_id != other.event_id
-    assert first.event_id.startswith(f"health:{MASTER}:h")
+def test_health_check_without_id_or_time_is_rejected() -> None:
+    # WITHOUT either, the node's next failure would reuse this one's ClientToken (and the
+    # API would replay this one's answer, leaving a dead master on the HAVIP)
+    error = rejected(health(id=..., checkedAt=...))
+    assert error.code == "MissingParameter"
+    assert "id" in error.message and "checkedAt" in error.message
+
+
+def test_two_failures_of_one_node_are_two_incidents() -> None:
+    first = one(health(id=..., checkedAt="2026-11-27T03:00:00Z"))
+    second = one(health(id=..., checkedAt="2026-11-28T09:30:00Z"))
+    assert first.event_id != second.event_id
+
+
+def test_health_check_time_is_checked_at() -> None:
+    assert one(health(checkedAt="2026-11-27T03:00:00Z")).event_time == 1795748400.0
+    assert one(health(checkedAt="2026-11-27T11:00:00+08:00")).event_time == 1795748400.0
+    assert one(health(checkedAt="1795748400000")).event_time == 1795748400.0
+    assert one(health(checkedAt="check-42")).event_time is None  # an identity, not a time
+
+
+def test_health_check_in_eventbridge_needs_no_id_of_its_own() -> None:
+    data = {"instanceId": MASTER, "healthy": False}
+    signal = one(cloudevent("havip.health", data, source="custom.havip"))
+    assert signal.event_id.startswith("custom.havip:")
+    assert signal.event_time == 1795748700.0  # the CloudEvent's time
 
 
 def test_health_check_extra_fields_are_ignored() -> None:
@@ -1145,9 +1473,24 @@ def test_health_check_names_the_havip_and_region() -> None:
     assert (signal.ha_vip_id, signal.region_id) == (HAVIP, "cn-shanghai")
 
 
-@pytest.mark.parametrize("healthy", ["false", 0, None, "no"])
+@pytest.mark.parametrize("healthy", [0, None, "no", "", [False]])
 def test_healthy_must_be_a_boolean(healthy: Any) -> None:
     assert rejected(health(healthy=healthy)).code in ("InvalidParameter", "MissingParameter")
+
+
+@pytest.mark.parametrize(
+    ("spelling", "value"), [(False, False), ("false", False), ("FALSE", False), (True, True), (" True ", True)]
+)
+def test_healthy_takes_the_same_spellings_as_force_and_dry_run(spelling: Any, value: bool) -> None:
+    # one grammar: what a manual event accepts for Force/DryRun, a health check accepts for healthy
+    assert one(manual(Force=spelling, DryRun=spelling)).force is value
+    assert one(health(healthy=spelling)).state == ("recovered" if value else "failed")
+
+
+@pytest.mark.parametrize("spelling", [0, 1, "no", "yes", "", "t"])
+def test_healthy_refuses_what_force_refuses(spelling: Any) -> None:
+    assert rejected(manual(Force=spelling)).code == "InvalidParameter"
+    assert rejected(health(healthy=spelling)).code == "InvalidParameter"
 
 
 @pytest.mark.parametrize("count", [-1, 2.5, "3", True, 10**12])
@@ -1203,7 +1546,7 @@ def _only_bad_events(raw: bytes, token: str | None = TOKEN) -> None:
         assert error.code != "MalformedEvent", error.message
         return
     assert isinstance(result, Parsed)
-    assert result.signals
+    assert result.signals or result.ignored
 
 
 @_SETTINGS
@@ -1243,3 +1586,21 @@ def test_random_tokens_never_leak_into_messages(configured: str, sent: str) -> N
     except BadEvent as error:
         assert configured not in error.message
         assert sent not in error.message
+
+
+def test_the_keepalived_notify_scripts_check_is_valid() -> None:
+    # GIVEN the shape the keepalived notify script sends (another engineer's script)
+    check = {
+        "type": "havip.health",
+        "instanceId": MASTER,
+        "haVipId": HAVIP,
+        "healthy": False,
+        "id": "db1-fault-3f9c2a7e",
+        "checkedAt": "2026-12-02T03:00:00Z",
+        "checker": "keepalived-notify@db2",
+    }
+    for event in (check, json_request(check)):
+        signal = one(event)
+        assert (signal.state, signal.instance_id, signal.ha_vip_id) == ("failed", MASTER, HAVIP)
+        assert signal.event_id == "health:db1-fault-3f9c2a7e"
+        assert signal.event_time == 1796180400.0

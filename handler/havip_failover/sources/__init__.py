@@ -7,15 +7,23 @@ entry point is `parse_event`; it raises nothing but `BadEvent` (and its subclass
 
 Shapes, tried in this order on a decoded JSON value:
 
-1. an FC HTTP-trigger request (``requestContext.http`` …): token, method, then the
-   body is read as a CloudMonitor form callback or as one of the JSON shapes below;
-2. a JSON array: an EventBridge batch, every element a CloudEvent;
+1. an FC HTTP-trigger request (``requestContext.http`` …): token, method, the node the
+   callback URL names, then the body is read as a CloudMonitor form callback or as one
+   of the JSON shapes below — except a manual order, refused over HTTP (403);
+2. a JSON array: a batch, every element a CloudEvent (an object or a JSON string holding
+   one) or a bare ECS notification, each read on its own (unreadable ones are reported
+   in ``Parsed.rejected``, the rest still read);
 3. an object with ``specversion``, or ``source`` + ``type`` + ``data``: a CloudEvent;
 4. an object with ``"type": "havip.health"``: a health check;
-5. an object with ``HaVipId`` or ``InstanceId``: a manual event;
-6. an object with CloudMonitor alarm fields (``alertState``, ``dimensions``, …): an
+5. an object with ``"product": "ECS"``, ``name`` and ``content``: a bare ECS notification;
+6. an object with ``HaVipId`` or ``InstanceId``: a manual event;
+7. an object with CloudMonitor alarm fields (``alertState``, ``dimensions``, …): an
    alarm callback sent as JSON;
-7. anything else: ``UnknownEvent``.
+8. anything else: ``UnknownEvent``.
+
+A readable alarm that is not for this function (another product, no instance, an
+availability alarm naming only its prober) is not an error: it lands in
+``Parsed.ignored`` with its reason.
 """
 
 from __future__ import annotations

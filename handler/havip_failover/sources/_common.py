@@ -8,9 +8,11 @@ format characters removed), so a rejection can be logged and returned as is.
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import hashlib
 import json
+import math
 import re
 import unicodedata
 import urllib.parse
@@ -366,3 +368,75 @@ def optional_region(value: object, field: str) -> str | None:
 
 def optional_havip(value: object, field: str) -> str | None:
     return None if is_absent(value) else havip_id(value, field)
+
+
+# --------------------------------------------------------------------------- times
+#
+# Every source but the manual one says when its event happened. These readers never
+# reject: a time they cannot read is None (the event is judged on its content alone).
+
+_SECONDS_BELOW = 10**11  # epoch numbers below this are seconds (1e11 s is year 5138; 1e11 ms is 1973)
+_MAX_EPOCH_SECONDS = 10**11
+# ISO 8601 / RFC 3339 as the CloudEvent `time` and health checks carry it.
+_ISO_RE = re.compile(
+    r"(?P<date>\d{4}-\d{2}-\d{2})[Tt ](?P<time>\d{2}:\d{2}:\d{2})(?P<frac>\.\d{1,9})?"
+    r"(?P<zone>[Zz]|[+-]\d{2}:?\d{2})?"
+)
+# The ECS notification's eventTime: 20190409T121826.922+0800.
+_ECS_TIME_RE = re.compile(r"(?P<date>\d{8})T(?P<time>\d{6})(?P<frac>\.\d{1,9})?(?P<zone>[Zz]|[+-]\d{2}:?\d{2})?")
+
+
+def epoch_seconds(value: object) -> float | None:
+    """Epoch seconds or milliseconds (a number or a string of digits) -> seconds."""
+    number: float | None = None
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        number = float(value)
+    elif isinstance(value, str) and value.strip().isascii():
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return None
+    if number is None or math.isnan(number) or number < 0:
+        return None
+    if number >= _SECONDS_BELOW:
+        number /= 1000.0
+    return number if number < _MAX_EPOCH_SECONDS else None
+
+
+def iso_seconds(value: object) -> float | None:
+    """An ISO 8601 / RFC 3339 timestamp (UTC when it names no zone) -> epoch seconds."""
+    if not isinstance(value, str) or len(value) > 64:
+        return None
+    match = _ISO_RE.fullmatch(value.strip())
+    if match is None:
+        return None
+    return _to_epoch(match.group("date").replace("-", ""), match.group("time").replace(":", ""), match)
+
+
+def ecs_time_seconds(value: object) -> float | None:
+    """The ECS notification's `eventTime` (`20190409T121826.922+0800`; ISO 8601 also read)."""
+    if not isinstance(value, str) or len(value) > 64:
+        return None
+    match = _ECS_TIME_RE.fullmatch(value.strip())
+    if match is None:
+        return iso_seconds(value)
+    return _to_epoch(match.group("date"), match.group("time"), match)
+
+
+def _to_epoch(date: str, clock: str, match: re.Match[str]) -> float | None:
+    zone_text = match.group("zone")
+    try:
+        zone = datetime.timezone.utc
+        if zone_text and zone_text not in ("Z", "z"):
+            sign = -1 if zone_text[0] == "-" else 1
+            digits = zone_text[1:].replace(":", "")
+            zone = datetime.timezone(sign * datetime.timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+        moment = datetime.datetime(
+            int(date[:4]), int(date[4:6]), int(date[6:8]), int(clock[:2]), int(clock[2:4]), int(clock[4:6]), tzinfo=zone
+        )
+    except ValueError:
+        return None
+    fraction = float(match.group("frac")) if match.group("frac") else 0.0
+    return moment.timestamp() + fraction

@@ -24,39 +24,53 @@ Quirks handled:
   extra keys, values containing commas are fine), a JSON object, a JSON array of one
   object (the old documented form), or a JSON string of either.
 * The literal string ``null`` (and an empty value) means absent.
-* ``timestamp`` in seconds or milliseconds, normalised to milliseconds; absent is
-  allowed.
-* The instance comes from ``dimensions.instanceId`` (key case ignored), else a
+* ``timestamp`` in seconds or milliseconds, normalised to milliseconds.
+* The instance comes from the callback URL when it names one (``instanceId`` and
+  optional ``haVipId`` query parameters beside ``token``: the node the alarm rule
+  watches, DESIGN §10.3), else ``dimensions.instanceId`` (key case ignored), else a
   top-level ``instanceId``; both present and different is rejected.
 * The region comes from ``regionId``, else ``dimensions.regionId``, else None.
   (``regionName`` is a display name such as "华东1（杭州）" and is not used.)
 * ``signature`` is ignored (its algorithm is undocumented).
 
+Readable alarms this function cannot act on raise `NotForUs` (answered 2xx,
+"ignored", so CloudMonitor does not retry them):
+
+* ``AvailabilityAlarmNamesNoNode``: ``metricProject=acs_networkmonitor`` and the URL
+  names no node (its instance is the prober, never the failed node);
+* ``OtherProduct``: the metric project is not ECS's and the instance is not an ECS
+  instance or ENI (an RDS, SLB … alarm);
+* ``NoInstanceInAlarm``: no instance at all (an alarm on an availability rate, a
+  group, …).
+
+An alarm at level ``INFO`` that names a node is an ``info`` signal (skipped).
+
 Event id: ``cms:{ruleId}:{instanceId}:{timestamp in ms}:{alertState}``, the same for
-every re-send of one callback. Without a timestamp, the ``{timestamp}`` part is ``h``
-plus a hash of all the alarm's fields, so a re-send still maps to the same id.
+every re-send of one callback and different for the rule's next alarm. ``timestamp``
+is therefore required on a callback (CloudMonitor always sends it). Inside
+EventBridge the CloudEvent's ``source:id`` is the id. Time: ``timestamp``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
-from havip_failover.model import Signal, SignalState, SourceName
+from havip_failover.model import NotForUs, Signal, SignalState, SourceName
 
 from ._common import (
-    canonical_json,
     clean_text,
     fail,
     get_ci,
     id_part,
     instance_id,
     is_absent,
+    is_instance_id,
     json_type,
     load_json,
     optional_region,
     safe_repr,
     scalar_text,
-    sha256_hex,
 )
 
 # Keys whose presence makes a JSON object look like an alarm callback.
@@ -73,6 +87,18 @@ ALARM_KEYS = frozenset(
         "expression",
     }
 )
+
+AVAILABILITY_PROJECT = "acs_networkmonitor"
+_ECS_PROJECT_PREFIX = "acs_ecs"  # acs_ecs, acs_ecs_dashboard
+
+
+@dataclass(frozen=True)
+class AlarmNode:
+    """The node an alarm rule watches, as its callback URL names it (validated)."""
+
+    instance_id: str
+    ha_vip_id: str | None = None
+
 
 _FAILED_LEVELS = frozenset({"CRITICAL", "WARN"})
 _KNOWN_LEVELS = frozenset({"CRITICAL", "WARN", "INFO", "OK"})
@@ -92,12 +118,16 @@ def parse_alarm(
     event_id: str | None = None,
     default_region: str | None = None,
     path: str = "",
+    default_time: float | None = None,
+    node: AlarmNode | None = None,
 ) -> Signal:
     """One alarm (form fields or a JSON object) -> one Signal.
 
     `event_id` overrides the alarm-derived id (EventBridge uses `source:id`);
     `default_region` is used when the alarm names no region; `path` prefixes field
-    names in messages (e.g. "data.").
+    names in messages (e.g. "data."); `default_time` is the wrapper's time when the
+    alarm has no timestamp; `node` is what the callback URL says the alarm is about.
+    Raises `NotForUs` for a readable alarm this function cannot act on.
     """
     state_text = scalar_text(fields.get("alertState"), f"{path}alertState")
     if state_text is None:
@@ -120,7 +150,10 @@ def parse_alarm(
         )
 
     dimensions = parse_dimensions(fields.get("dimensions"), f"{path}dimensions")
-    instance = _instance(fields, dimensions, path)
+    project = _project(fields, path)
+    # The alarm rule's own callback URL names the node it watches: that is the node,
+    # whatever instance the dimensions carry (for availability alarms, the prober).
+    instance = node.instance_id if node is not None else _instance(fields, dimensions, path, project)
     region = optional_region(fields.get("regionId"), f"{path}regionId")
     if region is None:
         found = get_ci(dimensions, "regionId")
@@ -133,19 +166,49 @@ def parse_alarm(
     state, why = _state(alert_state, level)
 
     if event_id is None:
+        if timestamp_ms is None:
+            # The timestamp is what tells this alarm from the rule's next one: without it,
+            # the next incident would reuse this one's ClientToken (and the API its answer).
+            fail(
+                "MissingParameter",
+                f"{path}timestamp is required in an alarm callback (CloudMonitor always sends it): "
+                "it tells one alarm from the next",
+            )
         rule = scalar_text(fields.get("ruleId"), f"{path}ruleId")
         rule_part = id_part(rule) if rule else "-"
-        when = str(timestamp_ms) if timestamp_ms is not None else "h" + sha256_hex(canonical_json(_plain(fields)))[:16]
-        event_id = f"cms:{rule_part}:{instance}:{when}:{alert_state}"
+        event_id = f"cms:{rule_part}:{instance}:{timestamp_ms}:{alert_state}"
 
+    detail = _detail(fields, alert_state, level, why, path)
+    if node is not None:
+        detail += " (node named by the callback URL)"
     return Signal(
         source=source,
         event_id=event_id,
         instance_id=instance,
         state=state,
-        detail=_detail(fields, alert_state, level, why, path),
+        detail=detail,
         region_id=region,
+        ha_vip_id=node.ha_vip_id if node is not None else None,
+        event_time=timestamp_ms / 1000.0 if timestamp_ms is not None else default_time,
     )
+
+
+def _project(fields: Mapping[str, object], path: str) -> str | None:
+    for key in ("metricProject", "namespace"):
+        value = scalar_text(fields.get(key), f"{path}{key}")
+        if value:
+            return value
+    return None
+
+
+def _subject(fields: Mapping[str, object], project: str | None) -> str:
+    name = fields.get("alertName")
+    rule = fields.get("ruleId")
+    shown = clean_text(name, _NAME_LIMIT) if isinstance(name, str) and not is_absent(name) else "unnamed"
+    parts = [f"rule {clean_text(rule, 60)}"] if isinstance(rule, str) and not is_absent(rule) else []
+    if project:
+        parts.append(clean_text(project, 60))
+    return f"alarm '{shown}'" + (f" ({', '.join(parts)})" if parts else "")
 
 
 def _state(alert_state: str, level: str | None) -> tuple[SignalState, str]:
@@ -177,10 +240,27 @@ def _detail(fields: Mapping[str, object], alert_state: str, level: str | None, w
     return detail + why
 
 
-def _instance(fields: Mapping[str, object], dimensions: Mapping[str, str], path: str) -> str:
+def _instance(fields: Mapping[str, object], dimensions: Mapping[str, str], path: str, project: str | None) -> str:
+    if project == AVAILABILITY_PROJECT:
+        # Availability monitoring names the prober, never the probed node (DESIGN §10.3).
+        raise NotForUs(
+            "AvailabilityAlarmNamesNoNode",
+            "an availability-monitoring alarm names its prober, not the node that failed: "
+            "name the node in the alarm rule's callback URL, "
+            "e.g. ?token=<token>&instanceId=i-…&haVipId=havip-…",
+            _subject(fields, project),
+        )
+    other_product = project is not None and not project.lower().startswith(_ECS_PROJECT_PREFIX)
     from_dimensions: str | None = None
     found = get_ci(dimensions, "instanceId")
     if found is not None and not is_absent(found[1]):
+        if other_product and not is_instance_id(str(found[1])):
+            raise NotForUs(
+                "OtherProduct",
+                f"the alarm is about {safe_repr(found[1])} of {safe_repr(project)}, not an ECS instance or ENI: "
+                "only alarms on the nodes of an HA pair can fail one over",
+                _subject(fields, project),
+            )
         from_dimensions = instance_id(found[1], f"{path}dimensions.{found[0]}")
     top_value = fields.get("instanceId")
     from_top = None if is_absent(top_value) else instance_id(top_value, f"{path}instanceId")
@@ -192,11 +272,12 @@ def _instance(fields: Mapping[str, object], dimensions: Mapping[str, str], path:
         )
     instance = from_dimensions or from_top
     if instance is None:
-        fail(
-            "MissingInstanceId",
-            f"the alarm names no instance: expected instanceId in {path}dimensions "
-            f"(got {safe_repr(fields.get('dimensions'))}) or a top-level {path}instanceId; "
-            "only alarms on ECS instances can fail a node over",
+        raise NotForUs(
+            "NoInstanceInAlarm",
+            f"the alarm names no instance (no instanceId in {path}dimensions, "
+            f"got {safe_repr(fields.get('dimensions'))}): only alarms on an ECS instance or ENI can fail a "
+            "node over; to act on this alarm, name the node in the callback URL (&instanceId=i-…)",
+            _subject(fields, project),
         )
     return instance
 
@@ -317,8 +398,3 @@ def parse_java_map(text: str, field: str) -> dict[str, str]:
                 f"{field} is not a map like {{instanceId=i-…, userId=…}}: {safe_repr(text)}",
             )
     return result
-
-
-def _plain(fields: Mapping[str, object]) -> dict[str, object]:
-    """The fields as JSON-safe values, for hashing (form values are already strings)."""
-    return {str(key): value for key, value in fields.items()}

@@ -1,19 +1,17 @@
 """EventBridge CloudEvents (one per invocation, or an element of a batch) -> one Signal.
 
 Event id: ``{source}:{id}`` (EventBridge may deliver one event twice; source + id
-identify it). Region: ``aliyunregionid``, else ``data.regionId``, else None.
+identify it). Region: ``aliyunregionid``, else ``data.regionId``, else None. Time: the
+CloudEvent's ``time`` (for an alarm or a health check, their own ``timestamp`` /
+``checkedAt`` first).
 
-Types and states:
+Types:
 
-* ``ecs:Instance:StateChange``: ``data.content.state`` Stopping / Stopped / Deleted
-  -> failed, Running -> recovered, anything else (Starting, Created, Pending, an
-  unknown state) -> info. Instance: ``data.content.resourceId``, else the last part
-  of the ``data.resourceId`` ARN ``acs:ecs:<region>:<account>:instance/i-…``.
-* ``ecs:Instance:SystemFailure.Reboot|Redeploy|Stop|Delete`` and
-  ``ecs:Instance:InstanceFailure.Reboot``: failed, whatever the
-  ``data.content.eventStatus`` (Scheduled, Executing, Executed, Failed, …), except
-  ``Canceled`` / ``Avoided`` -> info (the event will not happen). Instance:
-  ``data.content.instanceId``, ``data.content.resourceId`` or the ``data.resourceId`` ARN.
+* ``ecs:<name>`` (source ``acs.ecs``): ``data`` is an ECS notification named
+  ``<name>`` — ``Instance:StateChange``, the system events (``SystemFailure.*``,
+  ``InstanceFailure.Reboot``, ``SystemMaintenance.*``, with or without a trailing
+  ``:<status>``) and ``Instance:PreemptibleInstanceInterruption``; read by the
+  `ecs` module (its docstring has the table of what each status means).
 * ``cms:CloudMonitor:AgentStatusStopped`` -> failed, ``…AgentStatusRunning`` ->
   recovered. Their data schema is not well documented: the instance is looked for
   in ``data.instanceId``, ``data.InstanceId``, ``data.dimensions``,
@@ -30,12 +28,11 @@ Any other type is rejected (``UnsupportedEventType``).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
-from havip_failover.model import ParseOptions, Signal, SignalState
+from havip_failover.model import ParseOptions, Signal
 
-from . import cloudmonitor, health
+from . import cloudmonitor, ecs, health
 from ._common import (
     clean_text,
     fail,
@@ -43,39 +40,25 @@ from ._common import (
     id_part,
     instance_id,
     is_absent,
-    is_instance_id,
+    iso_seconds,
     json_type,
     load_json,
     optional_region,
     safe_repr,
 )
 
-STATE_CHANGE = "ecs:Instance:StateChange"
-FAILURE_TYPES = frozenset(
-    {
-        "ecs:Instance:SystemFailure.Reboot",
-        "ecs:Instance:SystemFailure.Redeploy",
-        "ecs:Instance:SystemFailure.Stop",
-        "ecs:Instance:SystemFailure.Delete",
-        "ecs:Instance:InstanceFailure.Reboot",
-    }
-)
 AGENT_STOPPED = "cms:CloudMonitor:AgentStatusStopped"
 AGENT_RUNNING = "cms:CloudMonitor:AgentStatusRunning"
 ALERT_WEBHOOK = "cms:CloudMonitor:AlertWebHook"
+ECS_PREFIX = "ecs:"
 SUPPORTED_TYPES = (
-    STATE_CHANGE,
-    *sorted(FAILURE_TYPES),
+    *(ECS_PREFIX + name for name in ecs.SUPPORTED_NAMES),
     AGENT_STOPPED,
     AGENT_RUNNING,
     ALERT_WEBHOOK,
     health.HEALTH_TYPE,
 )
 
-_FAILED_STATES = frozenset({"stopping", "stopped", "deleted"})
-_RECOVERED_STATES = frozenset({"running"})
-_NOT_HAPPENING = frozenset({"canceled", "cancelled", "avoided"})
-_ARN_RE = re.compile(r"acs:ecs:[^:]*:[^:]*:(?:instance|networkinterface|eni)/(?P<id>[^/]+)")
 _MAX_ID_LEN = 256
 
 
@@ -88,6 +71,7 @@ def parse_cloudevent(obj: Mapping[str, object], options: ParseOptions) -> Signal
     source = _envelope_text(obj, "source")
     ident = _envelope_text(obj, "id")
     event_id = f"{id_part(source)}:{id_part(ident)}"
+    event_time = iso_seconds(obj.get("time"))
 
     data = _data(obj.get("data"))
     region = optional_region(obj.get("aliyunregionid"), "aliyunregionid")
@@ -95,100 +79,32 @@ def parse_cloudevent(obj: Mapping[str, object], options: ParseOptions) -> Signal
         region = optional_region(data.get("regionId"), "data.regionId")
 
     if event_type == health.HEALTH_TYPE:
-        return health.parse_health(_need(data), options, event_id=event_id, default_region=region, path="data.")
+        return health.parse_health(
+            _need(data), options, event_id=event_id, default_region=region, path="data.", default_time=event_time
+        )
     if event_type == ALERT_WEBHOOK:
         fields = _need(data)
         content = fields.get("content")
+        inner, path = fields, "data."
         if not cloudmonitor.looks_like_alarm(fields) and isinstance(content, dict):
-            return cloudmonitor.parse_alarm(
-                content,
-                source="eventbridge-cms-alert",
-                event_id=event_id,
-                default_region=region,
-                path="data.content.",
-            )
+            inner, path = content, "data.content."
         return cloudmonitor.parse_alarm(
-            fields,
+            inner,
             source="eventbridge-cms-alert",
             event_id=event_id,
             default_region=region,
-            path="data.",
+            path=path,
+            default_time=event_time,
         )
-    if event_type == STATE_CHANGE:
-        return _state_change(_need(data), event_id, region)
-    if event_type in FAILURE_TYPES:
-        return _system_failure(_need(data), event_type, event_id, region)
+    name = event_type[len(ECS_PREFIX) :]
+    if event_type.startswith(ECS_PREFIX) and ecs.is_supported(name):
+        return ecs.read(_need(data), name, event_id=event_id, region=region, path="data.", event_time=event_time)
     if event_type in (AGENT_STOPPED, AGENT_RUNNING):
-        return _agent_status(obj, _need(data), event_type, event_id, region)
+        return _agent_status(obj, _need(data), event_type, event_id, region=region, event_time=event_time)
     fail(
         "UnsupportedEventType",
-        f"EventBridge event type {safe_repr(event_type)} is not supported; supported: {', '.join(SUPPORTED_TYPES)}",
-    )
-
-
-def _state_change(data: Mapping[str, object], event_id: str, region: str | None) -> Signal:
-    content = _content(data)
-    candidates: list[tuple[str, str]] = []
-    if content is not None and not is_absent(content.get("resourceId")):
-        candidates.append(("data.content.resourceId", instance_id(content["resourceId"], "data.content.resourceId")))
-    _add_arn(candidates, data.get("resourceId"), "data.resourceId", strict=True)
-    instance = _pick(candidates, "data.content.resourceId or the data.resourceId ARN")
-
-    raw_state = None if content is None else content.get("state")
-    if is_absent(raw_state):
-        fail("MissingParameter", "data.content.state is required in ecs:Instance:StateChange")
-    if not isinstance(raw_state, str):
-        fail("InvalidParameter", f"data.content.state must be a string, got {json_type(raw_state)}")
-    lowered = raw_state.strip().lower()
-    state: SignalState
-    if lowered in _FAILED_STATES:
-        state = "failed"
-    elif lowered in _RECOVERED_STATES:
-        state = "recovered"
-    else:
-        state = "info"
-    return Signal(
-        source="eventbridge-ecs",
-        event_id=event_id,
-        instance_id=instance,
-        state=state,
-        detail=f"ecs state {clean_text(raw_state, 40)}",
-        region_id=region,
-    )
-
-
-def _system_failure(data: Mapping[str, object], event_type: str, event_id: str, region: str | None) -> Signal:
-    content = _content(data)
-    candidates: list[tuple[str, str]] = []
-    if content is not None:
-        for key in ("instanceId", "resourceId"):
-            if not is_absent(content.get(key)):
-                field = f"data.content.{key}"
-                candidates.append((field, instance_id(content[key], field)))
-    _add_arn(candidates, data.get("resourceId"), "data.resourceId", strict=True)
-    instance = _pick(candidates, "data.content.instanceId or the data.resourceId ARN")
-
-    status = None if content is None else content.get("eventStatus")
-    if not is_absent(status) and not isinstance(status, str):
-        fail(
-            "InvalidParameter",
-            f"data.content.eventStatus must be a string, got {json_type(status)}",
-        )
-    name = event_type.split(":", 2)[-1]
-    detail = f"ecs event {name}"
-    state: SignalState = "failed"
-    if isinstance(status, str) and not is_absent(status):
-        detail += f" ({clean_text(status, 30)})"
-        if status.strip().lower() in _NOT_HAPPENING:
-            state = "info"
-            detail += ": will not happen, no action"
-    return Signal(
-        source="eventbridge-ecs",
-        event_id=event_id,
-        instance_id=instance,
-        state=state,
-        detail=detail,
-        region_id=region,
+        f"EventBridge event type {safe_repr(event_type)} is not supported; supported: {', '.join(SUPPORTED_TYPES)} "
+        "(an ECS system event's type may end with :<status>)",
     )
 
 
@@ -197,7 +113,9 @@ def _agent_status(
     data: Mapping[str, object],
     event_type: str,
     event_id: str,
+    *,
     region: str | None,
+    event_time: float | None,
 ) -> Signal:
     candidates: list[tuple[str, str]] = []
     for key in ("instanceId", "InstanceId"):
@@ -211,9 +129,9 @@ def _agent_status(
     content = _content(data)
     if content is not None and not is_absent(content.get("instanceId")):
         candidates.append(("data.content.instanceId", instance_id(content["instanceId"], "data.content.instanceId")))
-    _add_arn(candidates, data.get("resourceId"), "data.resourceId", strict=False)
-    _add_arn(candidates, obj.get("subject"), "subject", strict=False)
-    instance = _pick(
+    ecs.add_arn(candidates, data.get("resourceId"), "data.resourceId", strict=False)
+    ecs.add_arn(candidates, obj.get("subject"), "subject", strict=False)
+    instance = ecs.pick(
         candidates,
         "data.instanceId, data.dimensions, data.content.instanceId, data.resourceId or subject",
     )
@@ -225,6 +143,7 @@ def _agent_status(
         state="failed" if stopped else "recovered",
         detail="cloudmonitor agent stopped reporting" if stopped else "cloudmonitor agent running again",
         region_id=region,
+        event_time=event_time,
     )
 
 
@@ -268,35 +187,3 @@ def _need(data: Mapping[str, object] | None) -> Mapping[str, object]:
 
 def _content(data: Mapping[str, object]) -> Mapping[str, object] | None:
     return _object(data.get("content"), "data.content")
-
-
-def _add_arn(candidates: list[tuple[str, str]], value: object, field: str, *, strict: bool) -> None:
-    """Add the instance named by an id or an `acs:ecs:…:instance/i-…` ARN.
-
-    Values that are neither are ignored (the field may name another resource), unless
-    `strict` and the value is an ECS instance ARN with a malformed id.
-    """
-    if not isinstance(value, str) or is_absent(value):
-        return
-    text = value.strip()
-    if is_instance_id(text):
-        candidates.append((field, text))
-        return
-    match = _ARN_RE.fullmatch(text)
-    if match is None:
-        return
-    ident = match.group("id")
-    if is_instance_id(ident):
-        candidates.append((field, ident))
-    elif strict:
-        instance_id(ident, f"the instance id in {field}")
-
-
-def _pick(candidates: list[tuple[str, str]], where: str) -> str:
-    distinct = {ident for _, ident in candidates}
-    if not distinct:
-        fail("MissingInstanceId", f"the event names no instance: looked in {where}")
-    if len(distinct) > 1:
-        listed = ", ".join(f"{field}={ident}" for field, ident in candidates)
-        fail("ConflictingInstanceId", f"the event names different instances: {listed}")
-    return candidates[0][1]

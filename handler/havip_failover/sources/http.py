@@ -12,17 +12,27 @@ Order of checks, each failing closed:
    the header ``X-Havip-Token`` (name case ignored); when both are sent, both must be
    right. An empty value counts as not sent. Compared with `hmac.compare_digest`;
    token values never appear in any message.
-2. The method: only POST (``MethodNotAllowed`` otherwise).
-3. The body: base64-decoded when ``isBase64Encoded``; then by Content-Type —
+2. The method: POST (events) or GET (inspect: a read-only view of every managed pair);
+   405 ``MethodNotAllowed`` otherwise.
+3. The node an alarm rule watches, when its callback URL names it: the query
+   parameters ``instanceId`` and optional ``haVipId`` beside ``token``, validated
+   strictly (a bad value -> 400 naming the parameter). They apply to alarm bodies
+   only (DESIGN §10.3: an availability alarm names its prober, not the node).
+4. The body: base64-decoded when ``isBase64Encoded``; then by Content-Type —
    ``application/x-www-form-urlencoded`` is a CloudMonitor alarm callback,
    ``application/json`` (or ``*+json``) is parsed like a direct event (CloudEvent,
    batch, health check, manual event, alarm as JSON). Without a Content-Type, or with
    ``text/plain`` / ``application/octet-stream``, the body is sniffed: ``{`` or ``[``
    first means JSON, else form. A form-typed body that starts with ``{`` or ``[`` is
    read as JSON too (``curl -d '{…}'`` sends JSON labelled as a form).
+5. Only what goes through the full decision is accepted over HTTP: alarms, health
+   checks, ECS notifications (CloudMonitor's event subscription pushed to a webhook),
+   CloudEvents. A manual order (UnassociateHaVip's own parameters) carries authority
+   the shared callback token must not grant: 403 ``ManualOrderNotAllowedOverHttp``;
+   send it by RAM-authenticated invocation (FC console, ``s invoke``, the FC API).
 
-Every rejection raised for an HTTP request carries ``envelope="http"`` so the caller
-answers with an HTTP status (Unauthorized carries 401/403; other BadEvents mean 400).
+Every rejection raised for an HTTP request carries ``envelope="http"`` and its HTTP
+status (401/403 token, 403 manual order, 405 method, 413 too large, else 400).
 """
 
 from __future__ import annotations
@@ -32,23 +42,30 @@ import binascii
 import hmac
 from collections.abc import Mapping
 
-from havip_failover.model import BadEvent, Parsed, ParseOptions, Unauthorized
+from havip_failover.model import BadEvent, Ignored, NotForUs, Parsed, ParseOptions, Unauthorized
 
-from . import cloudmonitor
+from . import cloudmonitor, ecs, eventbridge, health, manual
 from ._common import (
     MAX_EVENT_BYTES,
     decode_text,
     fail,
+    havip_id,
+    instance_id,
     json_type,
     load_json,
     parse_bool,
     parse_form,
     safe_repr,
+    suggest,
 )
 from ._dispatch import dispatch_json
 
 TOKEN_QUERY_PARAMETER = "token"  # noqa: S105 (a parameter name, not a secret)
 TOKEN_HEADER = "x-havip-token"  # noqa: S105 (a header name, not a secret)
+NODE_PARAMETER = "instanceId"
+HAVIP_PARAMETER = "haVipId"
+# Statuses other than 400 for rejections of an HTTP request.
+STATUS_BY_CODE = {"MethodNotAllowed": 405, "EventTooLarge": 413, "ManualOrderNotAllowedOverHttp": 403}
 
 _FORM_TYPES = frozenset({"application/x-www-form-urlencoded"})
 _JSON_TYPES = frozenset({"application/json", "text/json"})
@@ -70,15 +87,20 @@ def parse_http(obj: Mapping[str, object], options: ParseOptions, callback_token:
         headers = _string_map(obj.get("headers"), "headers", lower_keys=True)
         query = _string_map(obj.get("queryParameters"), "queryParameters", lower_keys=False)
         check_token(headers, query, callback_token)
-        _check_method(obj)
+        if _check_method(obj) == "GET":
+            # inspect: a read-only view of every managed pair (token required, like every request)
+            return Parsed(signals=[], envelope="http", inspect=True)
+        node = alarm_node(query)
         text, charset = _body_text(obj, headers)
         media_type = _media_type(headers)
-        parsed = _parse_body(text, media_type, charset, options)
-        return Parsed(signals=parsed.signals, envelope="http")
+        parsed = _parse_body(text, media_type, charset, options, node)
+        parsed.envelope = "http"
+        return parsed
     except Unauthorized:
         raise
     except BadEvent as exc:
         exc.envelope = "http"
+        exc.status = exc.status or STATUS_BY_CODE.get(exc.code)
         raise
     except Exception as exc:  # never let an unexpected error escape as a non-BadEvent
         raise BadEvent(
@@ -111,17 +133,44 @@ def check_token(headers: Mapping[str, str], query: Mapping[str, str], callback_t
         raise Unauthorized("InvalidCallbackToken", "the callback token is not valid", 403)
 
 
-def _check_method(obj: Mapping[str, object]) -> None:
+def alarm_node(query: Mapping[str, str]) -> cloudmonitor.AlarmNode | None:
+    """The node named by the callback URL (`instanceId`, optional `haVipId`), validated.
+
+    A parameter that looks like a misspelling of one (`instanceid`, `InstanceId`, `havipId`)
+    is refused: ignoring it would read the alarm's own instance, for an availability alarm
+    its prober."""
+    known = (TOKEN_QUERY_PARAMETER, NODE_PARAMETER, HAVIP_PARAMETER)
+    for key in sorted(query):
+        hint = suggest(key, known) if key not in known else None
+        if hint is not None:
+            fail("InvalidQueryParameter", f"unknown query parameter {safe_repr(key)}: did you mean {hint!r}?")
+    raw_instance = query.get(NODE_PARAMETER)
+    raw_havip = query.get(HAVIP_PARAMETER)
+    if raw_instance is None:
+        if raw_havip is not None:
+            fail(
+                "InvalidQueryParameter",
+                f"the query parameter {HAVIP_PARAMETER} needs {NODE_PARAMETER} beside it (the node the alarm watches)",
+            )
+        return None
+    ident = instance_id(raw_instance, f"the query parameter {NODE_PARAMETER}")
+    havip = None if raw_havip is None else havip_id(raw_havip, f"the query parameter {HAVIP_PARAMETER}")
+    return cloudmonitor.AlarmNode(ident, havip)
+
+
+def _check_method(obj: Mapping[str, object]) -> str:
     context = obj.get("requestContext")
     http = context.get("http") if isinstance(context, dict) else None
     method = http.get("method") if isinstance(http, dict) else None
     if not isinstance(method, str) or not method.strip():
         fail("MalformedHttpEvent", "requestContext.http.method is missing")
-    if method.strip().upper() != "POST":
+    verb = method.strip().upper()
+    if verb not in ("POST", "GET"):
         fail(
             "MethodNotAllowed",
-            f"HTTP method {safe_repr(method.strip().upper())} is not allowed: send events with POST",
+            f"HTTP method {safe_repr(verb)} is not allowed: send events with POST (GET: inspect, read-only)",
         )
+    return verb
 
 
 def _string_map(value: object, field: str, *, lower_keys: bool) -> dict[str, str]:
@@ -176,11 +225,13 @@ def _body_text(obj: Mapping[str, object], headers: Mapping[str, str]) -> tuple[s
     return text, charset
 
 
-def _parse_body(text: str, media_type: str, charset: str, options: ParseOptions) -> Parsed:
+def _parse_body(
+    text: str, media_type: str, charset: str, options: ParseOptions, node: cloudmonitor.AlarmNode | None
+) -> Parsed:
     looks_json = text.lstrip()[:1] in ("{", "[")
     is_json_type = media_type in _JSON_TYPES or media_type.endswith("+json")
     if is_json_type or (looks_json and (media_type in _FORM_TYPES or media_type in _SNIFF_TYPES)):
-        return dispatch_json(load_json(text, "the request body"), options)
+        return _parse_json_body(load_json(text, "the request body"), options, node)
     if media_type in _FORM_TYPES or media_type in _SNIFF_TYPES:
         fields = parse_form(text, "the form body", charset)
         if not cloudmonitor.looks_like_alarm(fields):
@@ -189,9 +240,40 @@ def _parse_body(text: str, media_type: str, charset: str, options: ParseOptions)
                 "the form-encoded body is not a CloudMonitor alarm callback (none of "
                 f"{', '.join(sorted(cloudmonitor.ALARM_KEYS))})",
             )
-        return Parsed(signals=[cloudmonitor.parse_alarm(fields)], envelope="http")
+        return _alarm(fields, node)
     fail(
         "UnsupportedMediaType",
         f"Content-Type {safe_repr(media_type)} is not supported: use "
         "application/x-www-form-urlencoded or application/json",
     )
+
+
+def _parse_json_body(value: object, options: ParseOptions, node: cloudmonitor.AlarmNode | None) -> Parsed:
+    alarm: Mapping[str, object] | None = None
+    other_shapes = (eventbridge.looks_like_cloudevent, health.looks_like_health, ecs.looks_like_notification)
+    if isinstance(value, dict) and not any(looks(value) for looks in other_shapes):
+        if manual.looks_like_manual(value):
+            fail(
+                "ManualOrderNotAllowedOverHttp",
+                "a manual order (UnassociateHaVip's parameters) is not accepted over the HTTP trigger: the "
+                "callback token is for alarms and checks, which go through the full decision; send the order by "
+                "a RAM-authenticated invocation (the FC console's test panel, `s invoke`, or the FC API)",
+            )
+        if cloudmonitor.looks_like_alarm(value):
+            alarm = value
+    if node is not None:
+        if alarm is None:
+            fail(
+                "InvalidQueryParameter",
+                f"the query parameters {NODE_PARAMETER}/{HAVIP_PARAMETER} name the node of an alarm callback, "
+                "but the body is not a CloudMonitor alarm",
+            )
+        return _alarm(alarm, node)
+    return dispatch_json(value, options)
+
+
+def _alarm(fields: Mapping[str, object], node: cloudmonitor.AlarmNode | None) -> Parsed:
+    try:
+        return Parsed(signals=[cloudmonitor.parse_alarm(fields, node=node)], envelope="http")
+    except NotForUs as skip:
+        return Parsed(envelope="http", ignored=[Ignored(skip.code, skip.message, skip.subject)])
