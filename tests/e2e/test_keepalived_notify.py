@@ -40,6 +40,9 @@ pytestmark = pytest.mark.e2e
 SHELLS = shells()
 SERVE = [sys.executable, "-m", "havip_failover", "serve", "--port", "0"]
 
+# What a dry run may call: reads only.
+READS = {"DescribeHaVips", "ListTagResources", "DescribeInstanceStatus", "DescribeNetworkInterfaces"}
+
 
 def seed_pair(server: EmulatorServer) -> None:
     """The pair with its master dead (Stopped) and the survivor Running."""
@@ -112,7 +115,8 @@ def test_dry_run_decides_and_never_mutates(pair: EmulatorServer, trigger: Trigge
     for done in (by_flag, by_env):
         assert done.returncode == 0, done.stderr
         assert "outcome planned, reason master-failed" in done.stderr
-    assert {e.action for e in pair.journal} == {"DescribeHaVips"}
+    # only reads (the HAVIP, its tag record, ECS for the survivor check)
+    assert {e.action for e in pair.journal} <= READS
     assert MASTER in pair.backend.get_havip(HAVIP)["AssociatedInstances"]["associatedInstance"]
 
 
@@ -358,7 +362,7 @@ def test_serve_answers_with_the_entrys_status_and_stops_cleanly(
         # THEN the entry answered (planned: HAVIP_DRY_RUN from --dry-run), nothing was mutated
         assert done.returncode == 0, done.stderr
         assert "outcome planned" in done.stderr
-        assert {e.action for e in emulator.journal} == {"DescribeHaVips"}
+        assert {e.action for e in emulator.journal} <= READS
     finally:
         proc.terminate()
         out, err = proc.communicate(timeout=15)
