@@ -295,7 +295,7 @@ def test_v2_wrong_secret_quotes_the_string_to_sign(server: EmulatorServer) -> No
         ({"timestamp": iso(datetime.timedelta(minutes=16))}, 400, "InvalidTimeStamp.Expired"),
         ({"timestamp": iso(datetime.timedelta(minutes=-14))}, 200, None),
         ({"timestamp": iso(datetime.timedelta(minutes=14))}, 200, None),
-        ({"params": {"Action": "DescribeInstanceStatus", "Version": "2014-05-26"}}, 400, "InvalidVersion"),
+        ({"params": {"Action": "DescribeHaVips", "Version": "2014-05-26"}}, 400, "InvalidVersion"),
     ],
 )
 def test_v2_requests_get_real_codes(
