@@ -431,6 +431,11 @@ def test_a_method_other_than_post_or_get_is_rejected_naming_it(method: str) -> N
     assert method in error.message
 
 
+def test_get_needs_the_token_like_every_request() -> None:
+    assert unauthorized(form_request(method="GET", query={})).code == "MissingCallbackToken"
+    assert unauthorized(form_request(method="GET", query={"token": "wrong-token-value-123"})).status == 403
+
+
 def test_get_is_inspect_once_the_token_is_right() -> None:
     parsed = sources.parse_event(json.dumps(form_request(method="GET")).encode(), ParseOptions(), TOKEN)
     assert (parsed.inspect, parsed.signals, parsed.envelope) == (True, [], "http")
