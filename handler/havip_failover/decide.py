@@ -24,7 +24,7 @@ from .model import HaVip, SignalState
 # skip: final, nothing to do (and nothing was wrong); done: the instance is not associated
 # (any more); wait: observe again later; unassociate: call the API; fail: final, a permanent
 # problem; check-survivors: read the other nodes' ECS states, then decide again.
-Action = Literal["skip", "done", "wait", "unassociate", "fail", "check-survivors"]
+Action = Literal["skip", "done", "wait", "unassociate", "associate", "fail", "check-survivors"]
 
 # Statuses in which UnassociateHaVip is accepted (API usage notes).
 ACTIONABLE_STATUSES = frozenset({"Available", "InUse"})
@@ -250,3 +250,21 @@ def assess(
     if degraded and not restore and not coming_back:
         restore.append(f"the HAVIP holds {len(nodes)} of {expected} nodes: associate another node (AssociateHaVip)")
     return Assessment(tuple(plans), degraded, expected, tuple(restore), tuple(waiting))
+
+
+def decide_failback(*, havip: HaVip | None, node: str, held_before: int, accepted: bool) -> Decision:
+    """Put a node the function removed back, as a standby, on the HAVIP as it is now: never
+    while the HAVIP is busy, never so that it holds more nodes than it did before."""
+    if havip is None:
+        return Decision("fail", "havip-not-found")
+    if node in havip.associated_instances:
+        if havip.status in ACTIONABLE_STATUSES:
+            return Decision("done", "failback-standby")
+        return Decision("wait", "havip-associating")
+    if accepted:  # asynchronous: not listed yet
+        return Decision("wait", "waiting-for-completion")
+    if havip.status not in ACTIONABLE_STATUSES:
+        return Decision("wait", f"havip-status-{havip.status or 'unknown'}")
+    if len(havip.associated_instances) >= held_before:
+        return Decision("skip", "pair-already-whole")
+    return Decision("associate", "failback-standby", instance_type=havip.associated_instance_type)

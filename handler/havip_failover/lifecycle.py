@@ -26,7 +26,7 @@ from typing import Any
 import structlog
 
 from . import record
-from .decide import ACTIONABLE_STATUSES, Assessment, Plan, assess
+from .decide import Assessment, Plan, assess, decide_failback
 from .failover import Failover, Outcome, error_dict, poll_interval
 from .ids import instance_type_of
 from .model import HaVip, Signal
@@ -216,64 +216,77 @@ class Reconciler:
             out.outcome = "planned"
             return e.finish(out, start)
         h = pair.havip.ha_vip_id
-        instance_type = pair.havip.associated_instance_type or instance_type_of(plan.node)
         retries = 0
-        last_look = start
         waited = 0.0
         accepted = False
+        answered_at = float("-inf")
+        look_at = start  # the cadence of the looks counts from here
         while True:
-            if not accepted:
-                if e.deadline.remaining() < MIN_CALL_TIMEOUT:
-                    out.outcome = "pending"
-                    return e.finish(out, start)
-                out.attempts += 1
-                e.observer.forget(h)
-                try:
-                    request_id = self.vpc.associate_ha_vip(
-                        region, h, plan.node, instance_type=instance_type, client_token=token, timeout=e.call_timeout()
-                    )
-                except VpcError as err:
-                    if err.request_id:
-                        out.api_request_ids.append(err.request_id)
-                    if err.code.startswith("CountLimitExceed"):
-                        out.outcome, out.reason = "skipped", "instance-limit"
-                        out.error = error_dict(err)
-                        return e.finish(out, start)
-                    if not err.transient or not e.pause(retries, err.code):
-                        out.outcome = "failed"
-                        out.error = error_dict(err)
-                        return e.finish(out, start)
-                    retries += 1
-                    continue
-                accepted = True
-                out.api_request_ids.append(request_id)
-                last_look = e.clock.monotonic()
-            # Confirm: the node listed and the HAVIP no longer Associating.
-            interval = poll_interval(waited)
-            delay = max(0.0, last_look + interval - e.clock.monotonic())
-            if not e.deadline.allows(delay):
-                out.outcome = "pending"
-                return e.finish(out, start)
-            e.deadline.sleep(delay)
-            waited += interval
-            last_look = e.clock.monotonic()
+            # Observe: a look after our last call's answer (never decide on an older one).
             try:
-                view = e.observer.look(region, h)
+                view = e.observer.look(region, h, not_before=answered_at)
             except VpcError as err:
-                out.outcome = "pending" if err.transient else "failed"
+                out.outcome = "pending" if err.transient and accepted else "failed"
                 out.error = error_dict(err)
                 return e.finish(out, start)
             out.after = view.havip
-            if view.havip is None:
-                out.outcome, out.reason = "failed", "havip-not-found"
+            decision = decide_failback(havip=view.havip, node=plan.node, held_before=removal.size, accepted=accepted)
+            if decision.action == "done":
+                out.outcome = "associated" if accepted else "already-associated"
+                self._forget_node(region, h, plan.node)
                 return e.finish(out, start)
-            if plan.node in view.havip.associated_instances and view.havip.status in ACTIONABLE_STATUSES:
-                out.outcome = "associated"
-                try:
-                    self.vpc.untag_resources(region, h, record.node_keys(plan.node), timeout=min(e.call_timeout(), 2.0))
-                except VpcError as err:
-                    log.warning("havip.record.failed", haVipId=h, code=err.code, message=err.message)
+            if decision.action in ("skip", "fail"):
+                out.outcome = "skipped" if decision.action == "skip" else "failed"
+                out.reason = decision.reason
                 return e.finish(out, start)
+            if decision.action == "wait":
+                interval = poll_interval(waited)
+                delay = max(0.0, look_at + interval - e.clock.monotonic())
+                if not e.deadline.allows(delay):
+                    out.outcome = "pending"
+                    return e.finish(out, start)
+                e.deadline.sleep(delay)
+                waited += interval
+                look_at = e.clock.monotonic()
+                continue
+            # Act: AssociateHaVip (same ClientToken on every attempt).
+            if e.deadline.remaining() < MIN_CALL_TIMEOUT:
+                out.outcome = "pending"
+                return e.finish(out, start)
+            out.attempts += 1
+            e.observer.forget(h)
+            instance_type = decision.instance_type or instance_type_of(plan.node)
+            look_at = e.clock.monotonic()
+            try:
+                request_id = self.vpc.associate_ha_vip(
+                    region, h, plan.node, instance_type=instance_type, client_token=token, timeout=e.call_timeout()
+                )
+            except VpcError as err:
+                answered_at = e.clock.monotonic()
+                if err.request_id:
+                    out.api_request_ids.append(err.request_id)
+                if err.code.startswith("CountLimitExceed"):
+                    out.outcome, out.reason = "skipped", "instance-limit"
+                    out.error = error_dict(err)
+                    return e.finish(out, start)
+                if not err.transient or not e.pause(retries, err.code):
+                    out.outcome = "failed"
+                    out.error = error_dict(err)
+                    return e.finish(out, start)
+                retries += 1
+                continue
+            answered_at = e.clock.monotonic()
+            accepted = True
+            out.api_request_ids.append(request_id)
+
+    def _forget_node(self, region: str, ha_vip_id: str, node: str) -> None:
+        """The node is back on the HAVIP: its entry in the record is done with."""
+        try:
+            self.vpc.untag_resources(
+                region, ha_vip_id, record.node_keys(node), timeout=min(self.engine.call_timeout(), 2.0)
+            )
+        except VpcError as err:
+            log.warning("havip.record.failed", haVipId=ha_vip_id, code=err.code, message=err.message)
 
 
 def recovered_nodes(signals: Sequence[Signal]) -> list[str]:

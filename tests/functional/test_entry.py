@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -472,7 +473,7 @@ def test_one_canonical_line_per_decision_with_request_and_event_ids(
             assert key in line
 
 
-def test_http_trigger_answers_400_for_unreadable_body_and_405_for_get(fake_vpc: FakeVpc, clock: FakeClock) -> None:
+def test_http_trigger_answers_400_for_unreadable_body_and_405_for_put(fake_vpc: FakeVpc, clock: FakeClock) -> None:
     event = {
         "version": "v1",
         "rawPath": "/",
@@ -486,9 +487,33 @@ def test_http_trigger_answers_400_for_unreadable_body_and_405_for_get(fake_vpc: 
     bad = run(json.dumps(event).encode(), fake_vpc, clock, env=env)
     assert bad["statusCode"] == 400
     assert json.loads(bad["body"])["error"]["code"]
-    event["requestContext"] = {"http": {"method": "GET", "path": "/"}}
+    event["requestContext"] = {"http": {"method": "PUT", "path": "/"}}
     assert run(json.dumps(event).encode(), fake_vpc, clock, env=env)["statusCode"] == 405
     assert fake_vpc.calls == []
+
+
+def test_a_get_is_inspect_read_only(fake_vpc: FakeVpc, clock: FakeClock) -> None:
+    fake_vpc.add(pair())
+    fake_vpc.ecs[MASTER] = "Stopped"
+    event = {
+        "version": "v1",
+        "rawPath": "/",
+        "headers": {"X-Havip-Token": CALLBACK_TOKEN},
+        "queryParameters": {},
+        "body": "",
+        "isBase64Encoded": False,
+        "requestContext": {"http": {"method": "GET", "path": "/"}, "requestId": "r"},
+    }
+    env = {"HAVIP_CALLBACK_TOKEN": CALLBACK_TOKEN, "HAVIP_IDS": HAVIP}
+    response = run(json.dumps(event).encode(), fake_vpc, clock, env=env)
+    body = json.loads(response["body"])
+    assert response["statusCode"] == 200 and body["dryRun"] is True
+    (p,) = body["pairs"]
+    assert p["plan"] == [{"action": "failover", "node": MASTER, "reason": "master-stopped"}]
+    assert [r["outcome"] for r in body["results"]] == ["planned"]
+    assert fake_vpc.mutations() == [] and fake_vpc.count("TagResources") == 0
+    wrong = run(json.dumps({**event, "headers": {"X-Havip-Token": "x" * 20}}).encode(), fake_vpc, clock, env=env)
+    assert wrong["statusCode"] == 403
 
 
 def http_request(body: str, content_type: str = "application/json", **query: str) -> bytes:
@@ -532,7 +557,7 @@ def _availability_form(**extra: str) -> str:
         "metricName": "Availability",
         "ruleId": "rule-avail",
         "curValue": "0",
-        "timestamp": "1795748400000",
+        "timestamp": str(int(time.time() * 1000)),  # now: an old alarm is not acted on
         "dimensions": f"{{instanceId={STANDBY}, userId=1234567890123456}}",
         **extra,
     }

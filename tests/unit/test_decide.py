@@ -171,3 +171,32 @@ def test_stale_and_future_events_are_not_acted_on(age: float, limit: float, reas
 def test_fresh_events_small_skew_and_no_limit_are_acted_on(age: float | None, limit: float) -> None:
     d = decide(state="failed", instance_id=MASTER, havip=PAIR, event_age=age, max_event_age=limit)
     assert d.action == "unassociate"
+
+
+# ---- failback ------------------------------------------------------------------------------
+
+
+def test_failback_puts_a_node_back_only_on_a_settled_havip_that_holds_fewer_than_before() -> None:
+    from havip_failover.decide import decide_failback
+
+    alone = replace(PAIR, associated_instances=(STANDBY,), master_instance_id=STANDBY)
+    go = decide_failback(havip=alone, node=MASTER, held_before=2, accepted=False)
+    assert (go.action, go.reason, go.force) == ("associate", "failback-standby", False)
+    busy = decide_failback(havip=replace(alone, status="Unassociating"), node=MASTER, held_before=2, accepted=False)
+    assert (busy.action, busy.reason) == ("wait", "havip-status-Unassociating")
+    whole = decide_failback(
+        havip=replace(alone, associated_instances=(STANDBY, "i-bp1new")), node=MASTER, held_before=2, accepted=False
+    )
+    assert (whole.action, whole.reason) == ("skip", "pair-already-whole")
+    assert decide_failback(havip=None, node=MASTER, held_before=2, accepted=False).action == "fail"
+
+
+def test_failback_waits_for_associating_to_end() -> None:
+    from havip_failover.decide import decide_failback
+
+    alone = replace(PAIR, associated_instances=(STANDBY,), master_instance_id=STANDBY)
+    assert decide_failback(havip=alone, node=MASTER, held_before=2, accepted=True).reason == "waiting-for-completion"
+    associating = replace(PAIR, status="Associating", master_instance_id=STANDBY)
+    assert decide_failback(havip=associating, node=MASTER, held_before=2, accepted=True).reason == "havip-associating"
+    done = decide_failback(havip=replace(PAIR, master_instance_id=STANDBY), node=MASTER, held_before=2, accepted=True)
+    assert done.action == "done"

@@ -411,7 +411,7 @@ def test_non_ascii_token_is_compared_safely() -> None:
     [
         form_request(query={"token": "wrong-token-value-123"}),
         form_request(headers={"X-Havip-Token": "wrong-token-value-123"}),
-        form_request(method="GET"),
+        form_request(method="PUT"),
         form_request(alarm(dimensions="{instanceId=i-bad;rm -rf}")),
         http("not base64!!", base64_encoded=True),
         json_request({"unknown": TOKEN}),
@@ -424,10 +424,21 @@ def test_token_values_never_appear_in_rejections(event: dict[str, Any]) -> None:
         assert secret not in str(error)
 
 
-def test_non_post_method_is_rejected_naming_the_method() -> None:
-    error = rejected(form_request(method="GET"))
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH"])
+def test_a_method_other_than_post_or_get_is_rejected_naming_it(method: str) -> None:
+    error = rejected(form_request(method=method))
     assert (error.code, error.envelope) == ("MethodNotAllowed", "http")
-    assert "GET" in error.message
+    assert method in error.message
+
+
+def test_get_needs_the_token_like_every_request() -> None:
+    assert unauthorized(form_request(method="GET", query={})).code == "MissingCallbackToken"
+    assert unauthorized(form_request(method="GET", query={"token": "wrong-token-value-123"})).status == 403
+
+
+def test_get_is_inspect_once_the_token_is_right() -> None:
+    parsed = sources.parse_event(json.dumps(form_request(method="GET")).encode(), ParseOptions(), TOKEN)
+    assert (parsed.inspect, parsed.signals, parsed.envelope) == (True, [], "http")
 
 
 def test_bad_base64_body_is_rejected() -> None:
@@ -1125,7 +1136,7 @@ def test_manual_order_sent_as_a_form_labelled_json_is_refused_too() -> None:
 
 
 def test_method_not_allowed_is_405() -> None:
-    assert rejected(form_request(method="GET")).status == 405
+    assert rejected(form_request(method="PUT")).status == 405
 
 
 # =========================================================================== EventBridge: CloudMonitor
