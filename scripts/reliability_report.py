@@ -30,15 +30,16 @@ PHASE_NOTES = {
 LIMITATIONS = """\
 - **Real API behaviour the emulator can only imitate.** The emulator follows the API reference
   (codes, statuses, preconditions, ClientToken idempotency), but how long the real API keeps a
-  ClientToken, whether DescribeHaVips can lag behind an accepted UnassociateHaVip, and the real
-  rate limits are not observable here. The function copes with a lagging DescribeHaVips (it
-  waits, and believes a `Forbidden.UnassociateMaster` only when the API says it twice), but the
-  figures above are the emulator's.
-- **A stale event after a recovery.** If a node failed, was disassociated, recovered and was
-  associated again, a late re-delivery of the *old* failure event would disassociate it again
-  once the API has forgotten its ClientToken. s.yaml bounds this with
-  `maxAsyncEventAgeInSeconds: 300`; the function itself does not reject old events by their
-  timestamp, because sample and replayed events legitimately carry old ones.
+  ClientToken, how far DescribeHaVips lags behind a call, and the real rate limits are not
+  observable here. The function assumes neither: it never decides on a view older than its own
+  last call or the answer that refused it, treats a refusal as proof the view is stale, and
+  reads its record from the tag service before it takes anything off (a node any invocation
+  removed in the last 5 minutes counts as gone). It cannot see what no describe shows yet:
+  another actor's change within the describe's lag (the survivor check narrows that window).
+- **A stale event after a recovery.** An event older than `HAVIP_MAX_EVENT_AGE_SECONDS` (600 s)
+  by its own time is skipped (`stale-event`), and s.yaml drops async events older than 300 s.
+  Within those windows, a late re-delivery of an old failure of a node that has since come back
+  is decided on the HAVIP as it is now (survivor check, last-instance guard, cooldown).
 - **Duplicates across instances.** Concurrent deliveries of one incident are serialised inside
   one instance (one UnassociateHaVip); across instances they rely on the deterministic
   ClientToken and on reserved concurrency 1 (s.yaml). The two-process test shows one
@@ -130,6 +131,28 @@ def properties(p: dict[str, Any]) -> list[str]:
     return out
 
 
+def sequences(s: dict[str, Any] | None) -> list[str]:
+    if s is None:
+        return ["(tests/reliability/test_safety_sequences.py wrote no figures)"]
+    steps = ", ".join(f"{k} {v}" for k, v in sorted(s["steps"].items()))
+    lags = ", ".join(f"{k} s: {v}" for k, v in sorted(s["lag"].items()))
+    nodes = ", ".join(f"{k} node(s): {v}" for k, v in sorted(s["final_nodes"].items()))
+    return [
+        f"**{s['sequences']}** random sequences of invocations of the real entry against one pair "
+        "(in memory, fake clocks: tests/reliability/test_safety_sequences.py), each up to 8 steps — "
+        f"{steps} — with a describe lagging by {lags}, throttles on every call, re-deliveries of "
+        "the same incidents, another actor removing or adding nodes, reconciles with failback. "
+        f"{s['unassociate_calls']} UnassociateHaVip and {s['associate_calls']} AssociateHaVip calls "
+        "were checked against the truth at the moment they were served: the HAVIP never ended with "
+        "no node (other than by another actor's own removal or a race with it: "
+        f"{s['excused_races']} sequences); no node was taken off while no other node was Running "
+        "(unless a person ordered it); two incidents never shared a ClientToken and a re-delivery "
+        "always did; a failback never forced, never added a node the function had not removed, "
+        "never made a HAVIP hold more than before; a second reconcile with nothing changed made no "
+        f"call that changes anything. The pair at the end: {nodes}.",
+    ]
+
+
 def fuzz(f: dict[str, Any]) -> list[str]:
     bulk = f["bulk"]
     codes = Counter(bulk["rejection_codes"]).most_common(12)
@@ -178,6 +201,10 @@ def main() -> int:
         "## Invariants, property-based",
         "",
         *properties(props),
+        "",
+        "## Safety over sequences of invocations",
+        "",
+        *sequences(load("sequences") if (FIGURES / "sequences.json").exists() else None),
         "",
         "## Bad input, fuzzed",
         "",

@@ -33,6 +33,7 @@ from havip_failover.entry import invoke
 from havip_failover.fc_context import Fc310Context
 from havip_failover.vpc import VpcError
 from tests.fakes import FakeClock, FakeVpc, pair
+from tests.reliability._gen import write_report
 
 EXAMPLES = max(1, int(os.environ.get("HAVIP_PROPERTY_EXAMPLES", "80"))) * 5
 MASTER = "i-bp1master000000001"
@@ -241,6 +242,30 @@ def _apply(world: World, step: Step) -> None:
             change(vpc)
 
 
+TALLY: dict[str, Any] = {
+    "sequences": 0,
+    "steps": {},
+    "lag": {},
+    "unassociate_calls": 0,
+    "associate_calls": 0,
+    "final_nodes": {},
+    "excused_races": 0,
+}
+
+
+def _tally(lag: float, sequence: list[Step], vpc: FakeVpc, world: World) -> None:
+    TALLY["sequences"] += 1
+    for step in sequence:
+        TALLY["steps"][step.kind] = TALLY["steps"].get(step.kind, 0) + 1
+    TALLY["lag"][str(lag)] = TALLY["lag"].get(str(lag), 0) + 1
+    TALLY["unassociate_calls"] += vpc.count("UnassociateHaVip")
+    TALLY["associate_calls"] += vpc.count("AssociateHaVip")
+    n = str(len(vpc.havips[HAVIP].associated_instances))
+    TALLY["final_nodes"][n] = TALLY["final_nodes"].get(n, 0) + 1
+    TALLY["excused_races"] += int(world.excused_empty)
+    write_report("sequences.json", {**TALLY, "examples_setting": EXAMPLES})
+
+
 @settings(
     max_examples=EXAMPLES,
     deadline=None,
@@ -276,3 +301,4 @@ def test_safety_holds_over_random_sequences(lag: float, settle: float, sequence:
                 world.violations.append(f"(3) incidents {seen[token]} and {incident} share {token}")
             seen[token] = incident
     assert world.violations == [], (sequence, world.violations)
+    _tally(lag, sequence, vpc, world)
