@@ -263,3 +263,31 @@ def test_no_age_limit_and_timeless_events(fake_vpc: FakeVpc, clock: FakeClock) -
     old = Signal("health-check", "c1", MASTER, "failed", "x", ha_vip_id=HAVIP, event_time=now - 86400)
     (out,) = engine(fake_vpc, clock, now, max_age=0).run([(old, "cn-hangzhou")])
     assert out.outcome == "unassociated"
+
+
+def test_an_unreadable_record_takes_nothing_off(fake_vpc: FakeVpc, clock: FakeClock) -> None:
+    # the tag service is what tells this invocation what others took off lately: without it, nothing
+    fake_vpc.add(pair())
+    denied = VpcError("Forbidden.RAM", "User not authorized to operate on the specified resource.", http_status=403)
+    fake_vpc.fail_next("ListTagResources", denied)
+    result = run(manual(HaVipId=HAVIP, InstanceId=MASTER), fake_vpc, clock)
+    (r,) = result["results"]
+    assert (r["outcome"], r["reason"], r["error"]["code"]) == ("failed", "record-unreadable", "Forbidden.RAM")
+    assert fake_vpc.mutations() == []
+
+
+def test_a_recent_removal_in_the_record_outweighs_a_describe_that_still_lists_it(
+    fake_vpc: FakeVpc, clock: FakeClock
+) -> None:
+    # another invocation took the standby off 10 s ago (its record says so); the describe lags
+    from havip_failover import record
+
+    now = 1_800_000_000.0
+    fake_vpc.add(replace(pair(), tags=tuple(record.removal_tags(STANDBY, now - 10, 2, forced=False).items())))
+    signal = Signal("health-check", "c-9", MASTER, "failed", "x", ha_vip_id=HAVIP, event_time=now)
+    (out,) = engine(fake_vpc, clock, now).run([(signal, "cn-hangzhou")])
+    assert (out.outcome, out.reason) == ("skipped", "last-instance")
+    # ... but one taken off long ago (a person put it back since) is no longer counted
+    fake_vpc.add(replace(pair(), tags=tuple(record.removal_tags(STANDBY, now - 3600, 2, forced=False).items())))
+    (again,) = engine(fake_vpc, clock, now).run([(replace(signal, event_id="c-10"), "cn-hangzhou")])
+    assert again.outcome == "unassociated"
