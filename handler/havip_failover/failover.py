@@ -433,8 +433,12 @@ class Failover:
             action = decision.action
             if action in ("unassociate", "check-survivors") and self.policy.keep_record and drive.recent is None:
                 # Before anything is taken off: what the record says was taken off lately, by any
-                # invocation (a describe may still list it; the last-instance guard must not).
-                if not self._read_recent(drive, region):
+                # invocation (a describe may still list it; the last-instance guard must not) —
+                # read beside the survivors' ECS states when those are needed too: one round trip.
+                needs_survivors = (self.policy.require_survivor or signal.force is not None) and (
+                    drive.survivors is None and drive.survivors_error is None
+                )
+                if not self._read_evidence(drive, region, facts, survivors=needs_survivors):
                     out.outcome, out.reason = "failed", "record-unreadable"
                     out.error = error_dict(drive.last_error) if drive.last_error else None
                     return self.finish(out, start)
@@ -578,6 +582,15 @@ class Failover:
             self.vpc.tag_resources(region, ha_vip_id, tags, timeout=min(self.call_timeout(), 2.0))
         except VpcError as err:
             log.warning("havip.record.failed", haVipId=ha_vip_id, code=err.code, message=err.message, tags=sorted(tags))
+
+    def _read_evidence(self, drive: _Drive, region: str, facts: HavipFacts, *, survivors: bool) -> bool:
+        """The record (and, when asked, the survivors) for the view at hand, concurrently."""
+        if not survivors:
+            return self._read_recent(drive, region)
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            recent = pool.submit(contextvars.copy_context().run, self._read_recent, drive, region)
+            pool.submit(contextvars.copy_context().run, self._read_survivors, drive, region, facts).result()
+            return recent.result()
 
     def _read_recent(self, drive: _Drive, region: str) -> bool:
         """The removals the HAVIP's record holds from the last RECENT_REMOVAL seconds."""
