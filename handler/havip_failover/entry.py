@@ -284,7 +284,9 @@ def _run(
     budget = budget_seconds(config.wait_seconds, _function_timeout(context), clock.monotonic() - started)
     if http:
         budget = min(budget, HTTP_ANSWER_SECONDS)
-    lifecycle = LifecyclePolicy(config.ha_vip_ids, config.tag, config.failback, config.failback_hold, config.dry_run)
+    # A signal's own dry run (a health check's dryRun) also covers the failback check it triggers.
+    lifecycle_dry = config.dry_run or any(s.dry_run for s in parsed.signals)
+    lifecycle = LifecyclePolicy(config.ha_vip_ids, config.tag, config.failback, config.failback_hold, lifecycle_dry)
     recovered = recovered_nodes(parsed.signals) if config.failback == "standby" else []
     needs_api = any(s.state == "failed" for s in parsed.signals) or parsed.reconcile or parsed.inspect or recovered
     if vpc is None and needs_api:

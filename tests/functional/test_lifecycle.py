@@ -251,3 +251,16 @@ def test_inspect_is_read_only(fake_vpc: FakeVpc, clock: FakeClock, wall: Wall) -
     assert p["plan"] == [{"action": "failover", "node": MASTER, "reason": "master-stopped"}]
     assert p["ecs"] == {MASTER: "Stopped", STANDBY: "Running"}
     assert result["results"][0]["outcome"] == "planned"
+
+
+def test_a_healthy_check_in_dry_run_plans_the_failback_and_changes_nothing(
+    fake_vpc: FakeVpc, clock: FakeClock, wall: Wall
+) -> None:
+    tagged = record.removal_tags(MASTER, wall.now - 900, 2, forced=True) | record.up_tag(MASTER, wall.now - 600)
+    fake_vpc.add(pair().__class__(HAVIP, "InUse", (STANDBY,), STANDBY, "EcsInstance", tags=tuple(tagged.items())))
+    event = json.dumps(
+        {"type": "havip.health", "instanceId": MASTER, "healthy": True, "id": "ok-2", "dryRun": True}
+    ).encode()
+    result = run(event, fake_vpc, clock, wall, HAVIP_FAILBACK="standby", HAVIP_FAILBACK_HOLD_SECONDS="0")
+    assert [r["outcome"] for r in result["results"] if r["instanceId"] == MASTER][-1] == "planned"
+    assert mutations(fake_vpc) == [] and fake_vpc.count("UnTagResources") == 0
