@@ -176,6 +176,7 @@ class Reconciler:
             state="failed",
             detail=f"reconcile: ecs {status} (the master is not Running; another node is)",
             ha_vip_id=pair.havip.ha_vip_id,
+            dry_run=self.policy.dry_run or None,  # the engine's own policy may not say so (a signal's dryRun)
         )
 
     def _keep_record(self, region: str, pair: PairReport, plan: Plan) -> None:

@@ -5,6 +5,7 @@ what the (fake) cloud holds, the HAVIP's tags included."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -264,3 +265,20 @@ def test_a_healthy_check_in_dry_run_plans_the_failback_and_changes_nothing(
     result = run(event, fake_vpc, clock, wall, HAVIP_FAILBACK="standby", HAVIP_FAILBACK_HOLD_SECONDS="0")
     assert [r["outcome"] for r in result["results"] if r["instanceId"] == MASTER][-1] == "planned"
     assert mutations(fake_vpc) == [] and fake_vpc.count("UnTagResources") == 0
+
+
+def test_a_dry_run_recovery_never_fails_a_dead_master_over_either(
+    fake_vpc: FakeVpc, clock: FakeClock, wall: Wall
+) -> None:
+    # the recovery's failback check reconciles the pair, whose master ECS shows Stopped
+    tagged = record.removal_tags("i-bp1third0000000001", wall.now - 900, 3, forced=False)
+    fake_vpc.add(replace(pair(), tags=tuple(tagged.items())))
+    fake_vpc.ecs[MASTER] = "Stopped"
+    event = json.dumps(
+        {"type": "havip.health", "instanceId": "i-bp1third0000000001", "healthy": True, "id": "ok-3", "dryRun": True}
+    ).encode()
+    result = run(event, fake_vpc, clock, wall, HAVIP_FAILBACK="standby")
+    assert [(r["instanceId"], r["outcome"]) for r in result["results"] if r["reason"] == "master-failed"] == [
+        (MASTER, "planned")
+    ]
+    assert mutations(fake_vpc) == []
