@@ -49,6 +49,7 @@ def _calls(row: dict[str, Any]) -> str:
 
 
 def render(r: dict[str, Any]) -> str:
+    results = r  # (`r` is reused for a row further down)
     m = r["meta"]
     cs, cf, fo, wp, cpi, st = (
         r["cold_start"],
@@ -379,8 +380,8 @@ def render(r: dict[str, Any]) -> str:
             f"{', '.join(row['final_instances'])} |"
         )
     add("")
-    if "reconcile" in r:
+    if "reconcile" in results:
         from bench.reconcile import render as render_reconcile
 
-        lines += render_reconcile(r["reconcile"])
+        lines += render_reconcile(results["reconcile"])
     return "\n".join(lines) + "\n"

@@ -164,8 +164,19 @@ def test_report_has_every_section(smoke: tuple[dict[str, Any], str, str]) -> Non
         "## 4. Warm path",
         "## 5. Event storms",
         "## Headline: keepalived notices → peer confirmed fenced",
+        "## Reconcile: 1, 10 and 50 managed HAVIPs",
     ):
         assert heading in markdown and heading in stdout
+
+
+def test_reconcile_costs_pages_not_calls_per_havip(smoke: tuple[dict[str, Any], str, str]) -> None:
+    rows = {row["havips"]: row for row in smoke[0]["reconcile"]["rows"]}
+    assert sorted(rows) == [1, 10, 50]
+    for by in ("ids", "tag"):
+        calls = rows[50][by]["calls"]
+        # 50 HAVIPs: a full page and the empty one after it; 100 nodes: two pages of 50
+        assert calls == {"DescribeHaVips": 2, "DescribeInstanceStatus": 2}, calls
+    assert rows[50]["per_havip"]["calls"] == {"DescribeHaVips": 50, "DescribeInstanceStatus": 50}
 
 
 def test_headline(smoke: tuple[dict[str, Any], str, str]) -> None:
