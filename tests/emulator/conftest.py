@@ -25,6 +25,21 @@ STS_TOKEN = "CAIS+emulator/token=="
 ClientFactory = Callable[..., Client]
 
 
+class Clock:
+    """A clock the emulator's backend reads (its transitions, its describe-lag history)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
 @pytest.fixture
 def backend() -> VpcBackend:
     return VpcBackend(unassociate_delay=0.05)

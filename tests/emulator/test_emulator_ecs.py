@@ -17,24 +17,11 @@ from darabonba.runtime import RuntimeOptions
 
 from vpc_emulator import EmulatorServer, VpcBackend, two_node_pair
 
-from .conftest import AK, REGION, SECRET
+from .conftest import AK, REGION, SECRET, Clock
 
 HAVIP = "havip-bp1pair0000000001"
 MASTER = "i-bp1master000000001"
 STANDBY = "i-bp1standby00000001"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture

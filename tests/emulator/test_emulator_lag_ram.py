@@ -16,25 +16,12 @@ from darabonba.runtime import RuntimeOptions
 
 from vpc_emulator import EmulatorServer, Fault, VpcBackend, two_node_pair
 
-from .conftest import AK, REGION, SECRET, STS_AK, STS_SECRET, STS_TOKEN, ClientFactory, Vpc
+from .conftest import AK, REGION, SECRET, STS_AK, STS_SECRET, STS_TOKEN, ClientFactory, Clock, Vpc
 
 HAVIP = "havip-bp1pair0000000001"
 MASTER = "i-bp1master000000001"
 STANDBY = "i-bp1standby00000001"
 DENIED = "User not authorized to operate on the specified resource, or this API doesn't support RAM."
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture
