@@ -163,7 +163,6 @@ class Policy:
     require_survivor: bool = True  # take a node off only while another one is Running (ECS)
     max_event_age: float = 600.0  # seconds; 0: no limit
     cooldown: float = 300.0  # seconds after a forced master removal before another automatic one
-    keep_record: bool = True  # tag the HAVIP with what was removed (failback, cooldown)
 
 
 @dataclass
@@ -431,7 +430,7 @@ class Failover:
                 cooldown=self.policy.cooldown,
             )
             action = decision.action
-            if action in ("unassociate", "check-survivors") and self.policy.keep_record and drive.recent is None:
+            if action in ("unassociate", "check-survivors") and drive.recent is None:
                 # Before anything is taken off: what the record says was taken off lately, by any
                 # invocation (a describe may still list it; the last-instance guard must not) —
                 # read beside the survivors' ECS states when those are needed too: one round trip.
@@ -563,11 +562,8 @@ class Failover:
         drive.spent()
         out.api_request_ids.append(request_id)
         log.debug("vpc.unassociate.accepted", haVipId=ha_vip_id, requestId=request_id, force=decision.force)
-        if self.policy.keep_record:
-            # Within the first poll interval, so it costs the confirmation nothing.
-            self.tag(
-                region, ha_vip_id, record.removal_tags(signal.instance_id, self.wall(), held, forced=decision.force)
-            )
+        # The record, within the first poll interval, so it costs the confirmation nothing.
+        self.tag(region, ha_vip_id, record.removal_tags(signal.instance_id, self.wall(), held, forced=decision.force))
         if not self.policy.wait_for_completion:
             out.outcome = "pending"  # accepted; completion deliberately not watched
             return None
@@ -575,13 +571,24 @@ class Failover:
         drive.view_taken_at = called_at
         return Step.WAIT
 
-    def tag(self, region: str, ha_vip_id: str, tags: dict[str, str]) -> None:
+    def tag(self, region: str, ha_vip_id: str, tags: dict[str, str]) -> bool:
         """Write to the HAVIP's record. A failure is logged, never fails the failover: without
         the record the node is simply never put back automatically (the safe side)."""
         try:
             self.vpc.tag_resources(region, ha_vip_id, tags, timeout=min(self.call_timeout(), 2.0))
         except VpcError as err:
             log.warning("havip.record.failed", haVipId=ha_vip_id, code=err.code, message=err.message, tags=sorted(tags))
+            return False
+        return True
+
+    def untag(self, region: str, ha_vip_id: str, keys: list[str]) -> bool:
+        """Remove entries from the HAVIP's record; a failure is logged, like `tag`."""
+        try:
+            self.vpc.untag_resources(region, ha_vip_id, keys, timeout=min(self.call_timeout(), 2.0))
+        except VpcError as err:
+            log.warning("havip.record.failed", haVipId=ha_vip_id, code=err.code, message=err.message, tags=keys)
+            return False
+        return True
 
     def _read_evidence(self, drive: _Drive, region: str, facts: HavipFacts, *, survivors: bool) -> bool:
         """The record (and, when asked, the survivors) for the view at hand, concurrently."""

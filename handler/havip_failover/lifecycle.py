@@ -183,15 +183,12 @@ class Reconciler:
         h = pair.havip.ha_vip_id
         e = self.engine
         if plan.kind == "mark-up":
-            e.tag(region, h, record.up_tag(plan.node, e.wall()))
-            pair.done.append(f"up:{plan.node}")
-            return
-        keys = [record.UP + plan.node] if plan.kind == "mark-down" else record.node_keys(plan.node)
-        try:
-            self.vpc.untag_resources(region, h, keys, timeout=min(e.call_timeout(), 2.0))
+            written = e.tag(region, h, record.up_tag(plan.node, e.wall()))
+        else:
+            keys = [record.UP + plan.node] if plan.kind == "mark-down" else record.node_keys(plan.node)
+            written = e.untag(region, h, keys)
+        if written:
             pair.done.append(f"{plan.kind}:{plan.node}")
-        except VpcError as err:
-            log.warning("havip.record.failed", haVipId=h, code=err.code, message=err.message, tags=keys)
 
     def _failback(self, region: str, pair: PairReport, plan: Plan) -> Outcome:
         """Re-associate a node the function removed, as a standby, and wait for `Associating` to end."""
@@ -234,7 +231,7 @@ class Reconciler:
             decision = decide_failback(havip=view.havip, node=plan.node, held_before=removal.size, accepted=accepted)
             if decision.action == "done":
                 out.outcome = "associated" if accepted else "already-associated"
-                self._forget_node(region, h, plan.node)
+                e.untag(region, h, record.node_keys(plan.node))  # back on the HAVIP: its entry is done with
                 return e.finish(out, start)
             if decision.action in ("skip", "fail"):
                 out.outcome = "skipped" if decision.action == "skip" else "failed"
@@ -279,15 +276,6 @@ class Reconciler:
             answered_at = e.clock.monotonic()
             accepted = True
             out.api_request_ids.append(request_id)
-
-    def _forget_node(self, region: str, ha_vip_id: str, node: str) -> None:
-        """The node is back on the HAVIP: its entry in the record is done with."""
-        try:
-            self.vpc.untag_resources(
-                region, ha_vip_id, record.node_keys(node), timeout=min(self.engine.call_timeout(), 2.0)
-            )
-        except VpcError as err:
-            log.warning("havip.record.failed", haVipId=ha_vip_id, code=err.code, message=err.message)
 
 
 def recovered_nodes(signals: Sequence[Signal]) -> list[str]:

@@ -48,7 +48,7 @@ def pages(
     number, total = 1, 0
     while True:
         call = functools.partial(
-            vpc.describe_ha_vips, region, ha_vip_ids=ids, page_number=number, page_size=PAGE_SIZE, **_tag_filter(tags)
+            vpc.describe_ha_vips, region, ha_vip_ids=ids, tags=tuple(tags), page_number=number, page_size=PAGE_SIZE
         )
         page = retrying(lambda: call(timeout=call_timeout()))  # noqa: B023 - called at once
         yield page.havips
@@ -60,11 +60,6 @@ def pages(
         if not page.havips or not more or number >= MAX_PAGES:
             return
         number += 1
-
-
-def _tag_filter(tags: Sequence[tuple[str, str]]) -> dict[str, Any]:
-    # Passed only when set, so an adapter without the tag filter still serves id lookups.
-    return {"tags": tuple(tags)} if tags else {}
 
 
 class Observer:
