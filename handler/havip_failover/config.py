@@ -1,4 +1,4 @@
-"""Configuration from environment variables (DESIGN §6), validated once with every problem named."""
+"""Configuration from environment variables, validated once with every problem named."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from .ids import HAVIP_ID_RE, REGION_RE
+from .record import MIN_KEY_LENGTH, RecordKey
 
 TRUE = {"true", "1", "yes", "on"}
 FALSE = {"false", "0", "no", "off", ""}
@@ -35,6 +36,8 @@ VARIABLES = (
     "HAVIP_FAILBACK",
     "HAVIP_FAILBACK_HOLD_SECONDS",
     "HAVIP_COOLDOWN_SECONDS",
+    "HAVIP_RECORD_KEY",
+    "HAVIP_RECORD_KEY_PREVIOUS",
     "LOG_LEVEL",
 )
 
@@ -68,6 +71,18 @@ class Config:
     failback: str = "off"  # "off" | "standby"
     failback_hold: float = 300.0
     cooldown: float = 300.0
+    # The key that authenticates the function's record on the HAVIP (and the previous one
+    # during a rotation). Required: `load` refuses a configuration without it.
+    record_key_text: str = ""
+    record_key_previous: str = ""
+
+    @property
+    def record_key(self) -> RecordKey:
+        return RecordKey(self.record_key_text, self.record_key_previous or None)
+
+    @property
+    def record_secrets(self) -> tuple[str, ...]:
+        return tuple(k for k in (self.record_key_text, self.record_key_previous) if k)
 
     def __repr__(self) -> str:
         token = "set" if self.callback_token else "unset"
@@ -78,7 +93,8 @@ class Config:
             f"vpc_protocol={self.vpc_protocol!r}, ecs_endpoint={self.ecs_endpoint!r}, callback_token=<{token}>, "
             f"min_consecutive_failures={self.min_consecutive_failures}, log_level={self.log_level!r}, "
             f"require_survivor={self.require_survivor}, max_event_age={self.max_event_age}, tag={self.tag!r}, "
-            f"failback={self.failback!r}, failback_hold={self.failback_hold}, cooldown={self.cooldown})"
+            f"failback={self.failback!r}, failback_hold={self.failback_hold}, cooldown={self.cooldown}, "
+            f"record_key=<{'set' if self.record_key_text else 'unset'}>)"
         )
 
     def public(self) -> dict[str, object]:
@@ -102,6 +118,8 @@ class Config:
             "failback": self.failback,
             "failbackHoldSeconds": self.failback_hold,
             "cooldownSeconds": self.cooldown,
+            "recordKeySet": bool(self.record_key_text),
+            "recordKeyPreviousSet": bool(self.record_key_previous),
         }
 
 
@@ -165,6 +183,9 @@ def load(env: Mapping[str, str]) -> Config:
             "a short token is guessable; e.g. `openssl rand -hex 24`"
         )
 
+    record_key = _secret(env, "HAVIP_RECORD_KEY", problems, required=True)
+    record_key_previous = _secret(env, "HAVIP_RECORD_KEY_PREVIOUS", problems, required=False)
+
     min_failures = 1
     mcf_raw = env.get("HAVIP_MIN_CONSECUTIVE_FAILURES", "").strip()
     if mcf_raw:
@@ -227,7 +248,31 @@ def load(env: Mapping[str, str]) -> Config:
         failback=failback,
         failback_hold=hold,
         cooldown=cooldown,
+        record_key_text=record_key,
+        record_key_previous=record_key_previous,
     )
+
+
+def _secret(env: Mapping[str, str], name: str, problems: list[str], *, required: bool) -> str:
+    """A record key: never echoed, at least MIN_KEY_LENGTH printable ASCII characters."""
+    value = env.get(name, "")
+    if not value:
+        if required:
+            problems.append(
+                f"{name} is not set: it is the secret that authenticates the function's record on each "
+                f"HAVIP (at least {MIN_KEY_LENGTH} characters; e.g. `openssl rand -hex 32`), and the "
+                "function does not run without it"
+            )
+        return ""
+    if not value.isascii() or not value.isprintable() or value != value.strip():
+        problems.append(f"{name} must be printable ASCII without surrounding spaces")
+    elif len(value) < MIN_KEY_LENGTH:
+        problems.append(
+            f"{name} must be at least {MIN_KEY_LENGTH} characters (it has {len(value)}): e.g. `openssl rand -hex 32`"
+        )
+    else:
+        return value
+    return ""
 
 
 def _seconds(

@@ -1,39 +1,38 @@
-"""The decision of DESIGN §4: pure, no I/O, no clock, no SDK types.
+"""Every rule of what to do, pure: plain values in, a Decision (or a plan) out. No I/O, no
+clock, no SDK types. docs/design.md explains each rule; the engine (engine.py) drives them.
 
-Two questions, both answered from plain values:
-
-- `screen()`: does this signal warrant looking at any HAVIP at all? (recoveries,
-  informational and stale events never do);
-- `decide()`: given the HAVIP as DescribeHaVips shows it, what this invocation has already
-  done to it or learnt from the API's refusals, and the ECS states of the other nodes —
-  what now?
-
-The engine (failover.py) loops: observe, decide, act, observe again, until the decision is final
-or the deadline passes.
+- `screen()`: does a signal warrant looking at any HAVIP at all? (recoveries, informational
+  and stale events never do);
+- `decide()`: for one intent — take a node off, put one back — on the HAVIP as one describe
+  showed it, with what this invocation knows (`Known`) and the evidence read for that view
+  (`Evidence`: the record, ECS): act, gather evidence, wait, or stop (done, skip, fail);
+- `assess()`: what a managed HAVIP needs now (the reconciler's plan; inspect shows it).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from .ids import instance_type_of
-from .model import HaVip, SignalState
+from .model import HaVip, Intent, Signal, SignalState
+from .record import CLOCK_SKEW, Record, Removal, iso, left_digest
 
-# skip: final, nothing to do (and nothing was wrong); done: the instance is not associated
-# (any more); wait: observe again later; unassociate: call the API; fail: final, a permanent
-# problem; check-survivors: read the other nodes' ECS states, then decide again.
-Action = Literal["skip", "done", "wait", "unassociate", "associate", "fail", "check-survivors"]
+# act: make the intent's call; gather: read the evidence (record, ECS) for this view, then decide
+# again; wait: observe again after a poll interval; done: the intent already holds; skip: final,
+# deliberately nothing; fail: final, a permanent problem.
+Action = Literal["act", "gather", "wait", "done", "skip", "fail"]
 
-# Statuses in which UnassociateHaVip is accepted (API usage notes).
-ACTIONABLE_STATUSES = frozenset({"Available", "InUse"})
-# An event may carry a time slightly ahead of ours (clock skew between Alibaba Cloud's
-# services and FC): up to this many seconds is taken as "now".
+# Statuses in which UnassociateHaVip and AssociateHaVip are accepted (the API's usage notes).
+SETTLED = frozenset({"Available", "InUse"})
+# An event may carry a time slightly ahead of ours (clock skew between Alibaba Cloud's services
+# and FC): up to this many seconds is taken as "now".
 FUTURE_SKEW_SECONDS = 300.0
-# The only ECS status that makes a node a survivor. ECS proves death, never health: a hung
-# node is still Running, so this is a necessary condition, not a sufficient one.
+# The only ECS status that makes a node a survivor. ECS proves death, never health: a hung node
+# is still Running, so this is a necessary condition, not a sufficient one.
 RUNNING = "Running"
+NOT_UP = frozenset({"Stopped", "Stopping", "Absent"})  # ECS proves these nodes are not serving
 
 
 @dataclass(frozen=True)
@@ -42,14 +41,58 @@ class Decision:
     reason: str
     force: bool = False
     instance_type: str | None = None
+    needs_ecs: bool = False  # with `gather`: read the nodes' ECS states too
+    # With `act` on a removal: what the HAVIP holds once the removals in flight have landed
+    # (the node included) — what the record says it held before.
+    holds: tuple[str, ...] = ()
 
 
-def screen(
-    *,
-    state: SignalState,
-    event_age: float | None = None,
-    max_event_age: float = 0.0,
-) -> Decision | None:
+@dataclass(frozen=True)
+class Rules:
+    """The policy, as plain values."""
+
+    force: str = "auto"  # auto | never
+    allow_last_instance: bool = False
+    require_survivor: bool = True
+    cooldown: float = 300.0  # s after a forced master removal before another automatic one
+    hold: float = 300.0  # s a node must be Running again before failback (0: none)
+
+
+@dataclass(frozen=True)
+class Known:
+    """What this invocation knows beyond the view: its own calls and the API's refusals."""
+
+    ours: Literal["accepted", "maybe"] | None = None  # our call on this intent's node (maybe: answer lost)
+    gone: frozenset[str] = frozenset()  # other nodes this invocation took off (or may have)
+    master_claim: str | None = None  # the master, as the API's last Forbidden.UnassociateMaster said
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What was read for the view at hand before a call. None inside: could not be read."""
+
+    record: Record | None
+    ecs: Mapping[str, str] | None  # node -> ECS status ("Absent": ECS does not know it)
+
+
+def settled(havip: HaVip) -> bool:
+    return havip.status in SETTLED
+
+
+def busy_reason(havip: HaVip) -> str:
+    if havip.status == "Unassociating":
+        return "havip-unassociating"
+    if havip.status == "Associating":
+        return "havip-associating"
+    return f"havip-status-{havip.status or 'unknown'}"
+
+
+def failback_due(removal: Removal, now: float, hold: float) -> bool:
+    """Has the node been Running again for the hold? A hold of 0 means no hold."""
+    return hold <= 0 or (removal.up_since is not None and now - removal.up_since >= hold)
+
+
+def screen(*, state: SignalState, event_age: float | None = None, max_event_age: float = 0.0) -> Decision | None:
     """The rows that need no HAVIP: None means "look at the HAVIP(s) and decide"."""
     if state == "recovered":
         return Decision("skip", "recovery-signal")
@@ -66,103 +109,133 @@ def screen(
 
 
 def decide(
-    *,
-    state: SignalState,
-    instance_id: str,
+    intent: Intent,
     havip: HaVip | None,
-    managed: bool = True,
-    force_policy: str = "auto",
-    allow_last_instance: bool = False,
-    requested_force: bool | None = None,
-    requested_instance_type: str | None = None,
-    event_age: float | None = None,
-    max_event_age: float = 0.0,
-    removing: bool = False,
-    gone: frozenset[str] = frozenset(),
-    master_claim: str | None = None,
-    require_survivor: bool = False,
-    survivors: Mapping[str, str] | None = None,
-    survivors_unreadable: bool = False,
-    forced_age: float | None = None,
-    cooldown: float = 0.0,
+    *,
+    known: Known = Known(),
+    evidence: Evidence | None = None,
+    rules: Rules = Rules(),
+    now: float = 0.0,
 ) -> Decision:
-    """Decide for one (instance, HAVIP) pair. Rows in the order of the README's table.
-
-    What this invocation knows beyond the view, as plain values:
-    - `removing`: our own UnassociateHaVip of this instance was accepted (it is on its way);
-    - `gone`: other instances of this HAVIP that this invocation removed or may have removed
-      (a lost answer): a view that still lists them predates our own call;
-    - `master_claim`: the instance the API last said is the master (Forbidden.UnassociateMaster):
-      a view that names another master predates that answer;
-    - `survivors`: ECS status of every other associated node (None: not read yet);
-      `survivors_unreadable`: ECS could not be read (throttled past the deadline, no permission);
-    - `forced_age`: seconds since the function last forced a master off this HAVIP (its record).
-    """
-    screened = screen(state=state, event_age=event_age, max_event_age=max_event_age)
-    if screened is not None:
-        return screened
-    if not managed:
-        return Decision("skip", "not-managed")
+    """One decision for one intent. `evidence` None: not read for this view yet."""
     if havip is None:
         return Decision("fail", "havip-not-found")
+    if intent.kind == "remove":
+        return _remove(intent, havip, known=known, evidence=evidence, rules=rules, now=now)
+    return _add(intent, havip, known=known, evidence=evidence, rules=rules, now=now)
+
+
+def _remove(
+    intent: Intent, havip: HaVip, *, known: Known, evidence: Evidence | None, rules: Rules, now: float
+) -> Decision:
+    node = intent.node
     listed = havip.associated_instances
-    if instance_id not in listed:
+    if node not in listed:
+        if known.ours is None and not settled(havip):
+            # It may be the node being associated right now: decide once the HAVIP has settled.
+            return Decision("wait", busy_reason(havip))
         return Decision("done", "not-associated")
-    if removing:
+    if known.ours == "accepted":
         # Accepted but not visible yet (the API is asynchronous, describes may lag): watch,
         # never call again.
         return Decision("wait", "waiting-for-completion")
-    if havip.status == "Unassociating":
-        return Decision("wait", "havip-unassociating")
-    if havip.status not in ACTIONABLE_STATUSES:
-        return Decision("wait", f"havip-status-{havip.status or 'unknown'}")
-    # What the HAVIP holds once our own calls have landed: the last-instance guard must count
-    # what we already took off, even while a describe still lists it.
-    remaining = tuple(i for i in listed if i not in gone)
-    if len(remaining) < 2 and not allow_last_instance:
-        # Removing the only instance leaves the VIP with no holder at all.
-        return Decision("skip", "last-instance")
+    if not settled(havip):
+        return Decision("wait", busy_reason(havip))
+    # What the HAVIP holds once our own calls have landed: the last-instance guard counts what we
+    # already took off, even while a describe still lists it.
+    remaining = tuple(n for n in listed if n not in known.gone)
+    if len(remaining) < 2 and not rules.allow_last_instance:
+        return Decision("skip", "last-instance")  # nobody would hold the VIP
     if len(remaining) < len(listed) or (
-        master_claim is not None and master_claim in listed and havip.master_instance_id != master_claim
+        known.master_claim is not None
+        and known.master_claim in listed
+        and havip.master_instance_id != known.master_claim
     ):
         # The view is older than our own last call or than the API's refusal: nothing may be
         # decided on it, least of all "the API says it is the master" over an old list.
         return Decision("wait", "stale-view")
 
-    instance_type = requested_instance_type or havip.associated_instance_type or instance_type_of(instance_id)
-    is_master = havip.master_instance_id == instance_id
-    ordered = requested_force is not None
-    if ordered and is_master and not requested_force:
-        # A person said not to force: never second-guessed into forcing the master off.
-        return Decision("skip", "master-force-not-requested")
-    if not ordered and is_master and force_policy != "auto":
+    is_master = havip.master_instance_id == node
+    ordered = intent.requested_force is not None
+    if ordered and is_master and not intent.requested_force:
+        return Decision("skip", "master-force-not-requested")  # a person said not to force
+    if not ordered and is_master and rules.force != "auto":
         return Decision("skip", "master-force-never")
-    if not ordered and is_master and forced_age is not None and 0 <= forced_age < cooldown:
+    reason = "master-failed" if is_master else "standby-failed"
+    force = bool(intent.requested_force) if ordered else is_master
+    needs_ecs = rules.require_survivor or ordered
+    if evidence is None:
+        return Decision("gather", reason, needs_ecs=needs_ecs)
+    record = evidence.record
+    if record is None:
+        # Without it a lagging describe could hide a node another invocation just took off.
+        return Decision("fail", "record-unreadable")
+    # Removals other invocations made lately and nobody has seen finish: a describe may still
+    # list those nodes, so the last-instance guard counts them as gone.
+    flying = record.in_flight(now, besides=node) & set(remaining)
+    if len(remaining) - len(flying) < 2 and not rules.allow_last_instance:
+        return Decision("skip", "last-instance")
+    if (
+        not ordered
+        and is_master
+        and record.forced is not None
+        and -CLOCK_SKEW <= now - record.forced.at < rules.cooldown
+    ):
         # Flap suppression: a pair whose master was just forced off is not forced again
         # automatically; a person can still order it.
         return Decision("skip", "cooldown")
-    reason = "master-failed" if is_master else "standby-failed"
-    force = bool(requested_force) if ordered else is_master
-
-    # Act only if the active is down and a passive is up: moving the VIP to a dead node turns
-    # a possible false alarm into a certain outage. A person's explicit Force is an order:
-    # carried out, with the survivors' states reported.
-    if (require_survivor or ordered) and survivors is None and not survivors_unreadable:
-        return Decision("check-survivors", reason)
-    if require_survivor and not ordered:
-        if survivors_unreadable:
+    if rules.require_survivor and not ordered:
+        # Act only if the active is down and a passive is up: moving the VIP to a dead node
+        # turns a possible false alarm into a certain outage. A person's Force is an order.
+        if evidence.ecs is None:
             return Decision("fail", "survivor-state-unknown")
-        others = [i for i in remaining if i != instance_id]
-        if not any((survivors or {}).get(i) == RUNNING for i in others):
+        others = [n for n in remaining if n != node and n not in flying]
+        if not any(evidence.ecs.get(n) == RUNNING for n in others):
             return Decision("skip", "no-running-survivor")
-    return Decision("unassociate", reason, force=force, instance_type=instance_type)
+    instance_type = intent.instance_type or havip.associated_instance_type or instance_type_of(node)
+    holds = tuple(n for n in remaining if n not in flying)
+    return Decision("act", reason, force=force, instance_type=instance_type, holds=holds)
 
 
-# ---- the lifecycle: what a managed pair needs, from its view, its record and ECS -------------
+def _add(
+    intent: Intent, havip: HaVip, *, known: Known, evidence: Evidence | None, rules: Rules, now: float
+) -> Decision:
+    node = intent.node
+    listed = havip.associated_instances
+    if node in listed:
+        return Decision("done", "failback-standby") if settled(havip) else Decision("wait", busy_reason(havip))
+    if known.ours == "accepted":
+        return Decision("wait", "waiting-for-completion")  # asynchronous: not listed yet
+    if not settled(havip):
+        return Decision("wait", busy_reason(havip))
+    if evidence is None:
+        return Decision("gather", "failback-standby", needs_ecs=True)
+    if evidence.record is None:
+        return Decision("fail", "record-unreadable")
+    removal = evidence.record.removals.get(node)
+    if removal is None:
+        # Only a node whose removal this function recorded (and signed) is ever put back.
+        return Decision("skip", "not-removed-by-function")
+    if len(listed) >= removal.held:
+        return Decision("skip", "pair-already-whole")  # never more nodes than it held before
+    if left_digest(listed) != removal.left:
+        # Not the nodes this removal left: people changed the HAVIP since, or a later removal
+        # is to be undone first.
+        return Decision("skip", "nodes-changed-since-removal")
+    if not failback_due(removal, now, rules.hold):
+        return Decision("skip", "failback-hold")
+    if evidence.ecs is None:
+        return Decision("fail", "node-state-unknown")
+    if evidence.ecs.get(node) != RUNNING:
+        return Decision("skip", "node-not-running")
+    instance_type = havip.associated_instance_type or instance_type_of(node)
+    return Decision("act", "failback-standby", instance_type=instance_type)
 
-NOT_UP = frozenset({"Stopped", "Stopping", "Absent"})  # ECS proves these nodes are not serving
 
-PlanKind = Literal["failover", "failback", "mark-up", "mark-down", "forget"]
+# ---- the reconciler's plan: what a managed HAVIP needs, from its view, its record and ECS -----
+
+PlanKind = Literal["remove", "add", "confirm", "mark-up", "mark-down", "forget"]
+CHANGES: frozenset[PlanKind] = frozenset({"remove", "add"})  # the rest only keep the record true
 
 
 @dataclass(frozen=True)
@@ -181,90 +254,95 @@ class Assessment:
     waiting: tuple[str, ...]  # what is held back and why (failback hold, busy HAVIP)
 
 
+def lifo(removals: Mapping[str, Removal]) -> list[Removal]:
+    """Removals in the order failback undoes them: the latest first (ties by node id)."""
+    return sorted(removals.values(), key=lambda r: (-r.at, r.node))
+
+
 def assess(
     *,
     havip: HaVip,
-    removed: Mapping[str, tuple[float, int]],
-    up_since: Mapping[str, float],
+    record: Record,
     ecs: Mapping[str, str],
     now: float,
     failback: str = "off",
     hold: float = 300.0,
 ) -> Assessment:
-    """What a pair needs now. `removed`: node -> (when the function took it off, how many nodes
-    the HAVIP held before); `up_since`: node -> first seen Running again; `ecs`: node -> status
-    ("Absent" when ECS does not know it). Pure: the reconciler acts on the plans, inspect shows them."""
+    """What a pair needs now. `ecs`: node -> status ("Absent" when ECS does not know it)."""
     nodes = havip.associated_instances
     master = havip.master_instance_id
     plans: list[Plan] = []
     restore: list[str] = []
     waiting: list[str] = []
-    settled = havip.status in ACTIONABLE_STATUSES
-    if not settled:
+    calm = settled(havip)
+    if not calm:
         waiting.append(f"the HAVIP is {havip.status or 'in an unknown status'}: nothing is done until it settles")
     master_status = ecs.get(master, "Absent") if master else None
-    if settled and master and master_status in NOT_UP:
+    if calm and master and master_status in NOT_UP:
         if any(ecs.get(n) == RUNNING for n in nodes if n != master):
-            plans.append(Plan("failover", master, f"master-{master_status.lower()}"))
+            plans.append(Plan("remove", master, f"master-{master_status.lower()}"))
         else:
             waiting.append(f"the master {master} is {master_status} but no other node is Running: kept")
-    expected = max([2, *(size for _, size in removed.values())])
+    expected = max([2, *(r.held for r in record.removals.values())])
+    projected = set(nodes)  # the nodes once the adds planned so far have landed
+    later: list[str] = []  # removals made after this one and not undone in this plan
     coming_back = False  # a recorded node on its way back (failback): no other advice needed
-    for node, (at, size) in sorted(removed.items()):
-        status = ecs.get(node, "Absent")
+    for r in lifo(record.removals):
+        node, status = r.node, ecs.get(r.node, "Absent")
+        taken = f"{node}, taken off at {iso(r.at)},"
         if node in nodes:
-            plans.append(Plan("forget", node, "back-on-the-havip"))  # a person (or a failback) put it back
+            if r.in_flight(now):
+                waiting.append(f"the removal of {node} (at {iso(r.at)}) may still be under way")
+            else:
+                plans.append(Plan("forget", node, "back-on-the-havip"))  # a person (or a failback) put it back
             continue
+        if r.state == "removing":
+            plans.append(Plan("confirm", node, "seen-off-the-havip"))
         if status == "Absent":
-            plans.append(Plan("forget", node, "instance-gone"))
-            restore.append(
-                f"{node}, taken off at {int(at)}, no longer exists: associate a new node with AssociateHaVip"
-            )
+            plans.append(Plan("forget", node, "instance-gone"))  # it never comes back
+            restore.append(f"{taken} no longer exists: associate a new node with AssociateHaVip")
             continue
+        if len(projected) >= r.held:
+            plans.append(Plan("forget", node, "pair-already-whole"))  # someone made it whole: not fought
+            continue
+        later.append(node)  # off the HAVIP, and may come back: removals before it wait for it
         if status != RUNNING:
-            if node in up_since:
+            if r.up_since is not None:
                 plans.append(Plan("mark-down", node, f"ecs-{status.lower()}"))
             restore.append(
-                f"{node} was taken off at {int(at)} and is {status}: start it"
+                f"{taken} is {status}: start it"
                 + ("; it is re-associated as standby once Running" if failback == "standby" else "")
             )
             continue
         if failback != "standby":
             restore.append(f"{node} is Running again: associate it (AssociateHaVip), or set HAVIP_FAILBACK=standby")
             continue
-        since = up_since.get(node)
         coming_back = True
-        if since is None:
+        if hold > 0 and r.up_since is None:
             plans.append(Plan("mark-up", node, "running-again"))
-            waiting.append(f"{node} is Running again: re-associated after {int(hold)} s")
-        elif now - since < hold:
-            waiting.append(f"{node} is Running since {int(since)}: re-associated after {int(hold)} s")
-        elif len(nodes) >= size:
-            # Someone already made the pair whole (another node): never more than it held.
-            plans.append(Plan("forget", node, "pair-already-whole"))
-        elif not settled or any(p.kind == "failover" for p in plans):
+            waiting.append(f"{node} is Running again: re-associated as standby after {int(hold)} s")
+        elif not failback_due(r, now, hold):
+            assert r.up_since is not None
+            waiting.append(f"{node} is Running since {iso(r.up_since)}: re-associated at {iso(r.up_since + hold)}")
+        elif left_digest(projected) != r.left and later[:-1]:
+            waiting.append(f"{node} is re-associated once {', '.join(later[:-1])} (removed after it) is back")
+        elif left_digest(projected) != r.left:
+            coming_back = False
+            restore.append(
+                f"{taken} is Running, but the HAVIP no longer holds the nodes its removal left: "
+                "associate it by hand (AssociateHaVip) if it should return"
+            )
+        elif not calm or any(p.kind == "remove" for p in plans):
             waiting.append(f"{node} waits for the HAVIP to settle before it is re-associated")
         else:
-            plans.append(Plan("failback", node, "failback-standby"))
+            plans.append(Plan("add", node, "failback-standby"))
+            projected.add(node)
+            later.pop()
     degraded = len(nodes) < expected
     if degraded and not restore and not coming_back:
         restore.append(f"the HAVIP holds {len(nodes)} of {expected} nodes: associate another node (AssociateHaVip)")
     return Assessment(tuple(plans), degraded, expected, tuple(restore), tuple(waiting))
 
 
-def decide_failback(*, havip: HaVip | None, node: str, held_before: int, accepted: bool) -> Decision:
-    """Put a node the function removed back, as a standby, on the HAVIP as it is now: never
-    while the HAVIP is busy, never so that it holds more nodes than it did before."""
-    if havip is None:
-        return Decision("fail", "havip-not-found")
-    if node in havip.associated_instances:
-        if havip.status in ACTIONABLE_STATUSES:
-            return Decision("done", "failback-standby")
-        return Decision("wait", "havip-associating")
-    if accepted:  # asynchronous: not listed yet
-        return Decision("wait", "waiting-for-completion")
-    if havip.status not in ACTIONABLE_STATUSES:
-        return Decision("wait", f"havip-status-{havip.status or 'unknown'}")
-    if len(havip.associated_instances) >= held_before:
-        return Decision("skip", "pair-already-whole")
-    return Decision("associate", "failback-standby", instance_type=havip.associated_instance_type)
+def recovered_nodes(signals: Sequence[Signal]) -> list[str]:
+    return sorted({s.instance_id for s in signals if s.state == "recovered"})

@@ -1,7 +1,7 @@
 """The composition root: FC's `handler(event, context)` and `initialize(context)`.
 
 Builds the configuration, the SDK adapter and the engine, and turns the outcome into
-the result contract of DESIGN §7 (wrapped as an HTTP response for the HTTP trigger).
+the result contract (docs/operations.md; wrapped as an HTTP response for the HTTP trigger).
 The SDK client is built lazily and kept across warm invocations.
 """
 
@@ -21,9 +21,12 @@ import structlog
 
 from . import logs
 from .config import Config, ConfigError, load
-from .failover import Deadline, Failover, Outcome, Policy, error_dict
-from .lifecycle import LifecyclePolicy, LifecycleRun, Reconciler, recovered_nodes
+from .decide import Rules, recovered_nodes
+from .engine import Deadline, Engine, Policy
+from .lifecycle import LifecyclePolicy, LifecycleRun, Reconciler
 from .model import BadEvent, Parsed, ParseOptions, Unauthorized
+from .resolve import Resolver
+from .result import Report, error_dict
 from .sources import parse_event
 from .vpc import Credentials, SdkVpc, VpcApi, VpcError, preload_sdk
 
@@ -63,6 +66,8 @@ def _config(env: Mapping[str, str]) -> Config:
         return cached[1]
     config = load(env)
     logs.register_secret(config.callback_token)
+    for secret in config.record_secrets:
+        logs.register_secret(secret)
     _config_cache = (snapshot, config)
     return config
 
@@ -279,6 +284,12 @@ def _run(
         for s in parsed.signals
     ]
     default_region = config.region_id or _attr(context, "region") or None
+    if parsed.warmup:
+        # FC's timer with the payload "ping": keep the instance warm, no API call at all.
+        result = _result(request_id, True, [], signals=parsed)
+        result["note"] = 'warm-up ping (timer payload "ping"): no API call'
+        log.info("havip.invocation", ok=True, warmup=True, elapsedMs=int((clock.monotonic() - started) * 1000))
+        return result
     # HAVIP_DRY_RUN covers everything; a manual event's DryRun covers its own signal.
     dry_run = config.dry_run or (bool(parsed.signals) and all(s.dry_run for s in parsed.signals))
     budget = budget_seconds(config.wait_seconds, _function_timeout(context), clock.monotonic() - started)
@@ -295,24 +306,25 @@ def _run(
             logs.register_secret(creds.access_key_secret)
             logs.register_secret(creds.security_token)
         vpc = _sdk_vpc(config, creds)
-    engine = Failover(
+    rules = Rules(
+        force=config.force,
+        allow_last_instance=config.allow_last_instance,
+        require_survivor=config.require_survivor,
+        cooldown=config.cooldown,
+        hold=config.failback_hold,
+    )
+    engine = Engine(
         vpc or _NoVpc(),
-        Policy(
-            config.force,
-            config.allow_last_instance,
-            config.dry_run,
-            config.ha_vip_ids,
-            wait_for_completion=config.wait_seconds > 0,
-            require_survivor=config.require_survivor,
-            max_event_age=config.max_event_age,
-            cooldown=config.cooldown,
-        ),
+        Policy(rules, config.dry_run, wait_for_completion=config.wait_seconds > 0),
         clock,
         Deadline(clock, budget),
-        rng,
+        key=config.record_key,
+        rng=rng,
         wall=wall,
     )
-    outcomes = engine.run((s, s.region_id or default_region) for s in parsed.signals)
+    resolver = Resolver(engine, config.ha_vip_ids, config.max_event_age)
+    reports, intents = resolver.resolve((s, s.region_id or default_region) for s in parsed.signals)
+    reports.extend(engine.drive(intents))
     lifecycle_run: LifecycleRun | None = None
     if parsed.reconcile or parsed.inspect or recovered:
         # The timer, inspect, or a recovery of a node (failback): the same engine, no event needed.
@@ -330,14 +342,14 @@ def _run(
                     [], [], note=f"the managed HAVIPs could not be read: {err.code}: {err.message}"
                 )
                 lifecycle_run.error = error_dict(err)
-        outcomes.extend(lifecycle_run.outcomes)
-    ok = all(o.outcome not in ("failed", "pending") for o in outcomes)
+        reports.extend(lifecycle_run.reports)
+    ok = all(r.outcome.ok for r in reports)
     if lifecycle_run is not None and lifecycle_run.error is not None:
         ok = False
-    result = _result(request_id, ok, outcomes, dry_run=dry_run, signals=parsed)
+    result = _result(request_id, ok, reports, dry_run=dry_run, signals=parsed)
     if lifecycle_run is not None:
         result["pairs"] = logs.scrub([p.to_result() for p in lifecycle_run.pairs])
-        result["degraded"] = sorted(p.havip.ha_vip_id for p in lifecycle_run.pairs if p.assessment.degraded)
+        result["degraded"] = sorted(p.havip.ha_vip_id for p in lifecycle_run.pairs if p.degraded)
         if lifecycle_run.note:
             result["note"] = lifecycle_run.note
         if lifecycle_run.error:
@@ -348,7 +360,7 @@ def _run(
         eventIds=[s.event_id for s in parsed.signals],
         ok=ok,
         dryRun=dry_run,
-        outcomes=[o.outcome for o in outcomes],
+        outcomes=[r.outcome.value for r in reports],
         elapsedMs=int((clock.monotonic() - started) * 1000),
     )
     return result
@@ -367,7 +379,7 @@ class _NoVpc:
 def _result(
     request_id: str,
     ok: bool,
-    outcomes: list[Outcome],
+    reports: list[Report],
     *,
     dry_run: bool = False,
     signals: Parsed | None = None,
@@ -393,7 +405,7 @@ def _result(
             }
             for s in (signals.signals if signals else [])
         ],
-        "results": [o.to_result() for o in outcomes],
+        "results": [r.to_result() for r in reports],
         # Always present (possibly empty), so consumers can rely on them.
         "ignored": [
             {"code": i.code, "message": i.message, "subject": i.subject, "index": i.index}

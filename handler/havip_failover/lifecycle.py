@@ -1,37 +1,34 @@
-"""Keeping every managed pair whole: the reconciler (FC's timer), failback, inspect.
+"""Keeping every managed pair whole: the reconciler (FC's timer, a recovery signal) and inspect.
 
 An event is a hint that brings evidence; the reconcile is the same decision without one. For
-each managed HAVIP (HAVIP_IDS, or the tag HAVIP_TAG) the reconciler reads the HAVIP (a few
-paged DescribeHaVips for all of them), the ECS states of every node (one DescribeInstanceStatus
-per 100 nodes) and the function's record on the HAVIP (its tags), and lets the pure `assess()`
-say what each pair needs:
+each managed HAVIP (HAVIP_IDS, or the tag HAVIP_TAG) the reconciler reads the HAVIP (a few paged
+DescribeHaVips for all of them), the ECS states of every node (DescribeInstanceStatus, 50 a
+page) and the function's record on the HAVIP (its tags, verified with the record key), and lets
+the pure `assess()` plan what each pair needs. The plans that change a HAVIP become intents for
+the one engine — a master ECS shows down while another node is Running (`remove`), a node this
+function removed is Running again for the hold (`add`, failback) — and the rest keep the record
+true (a removal seen done, a node seen Running again, an entry with nothing left to do), in one
+batched write per HAVIP, before the intents run.
 
-- a master ECS shows not Running while another node is: the failover a missed event would have
-  done, driven by the same engine (`Failover`) under the same safety rules;
-- a node the function removed, Running again for the hold: re-associated as a standby
-  (HAVIP_FAILBACK=standby), waiting until `Associating` has finished;
-- the record kept true (a node back on the HAVIP, an instance deleted);
-- fewer nodes than the pair should have: `degraded`, with what would restore it.
-
-Inspect is the same reading and assessment with no call that changes anything.
+Inspect is the same reading and planning, with no call that changes anything.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import structlog
 
 from . import record
-from .decide import Assessment, Plan, assess, decide_failback
-from .failover import Failover, Outcome, error_dict, poll_interval
-from .ids import instance_type_of
-from .model import HaVip, Signal
-from .observe import pages
-from .vpc import MIN_CALL_TIMEOUT, VpcError
+from .decide import CHANGES, Assessment, Plan, assess
+from .engine import Engine
+from .model import HaVip, Intent
+from .observe import View, pages
+from .record import Record, Removal
+from .result import Report
 
 log = structlog.get_logger("havip_failover")
 
@@ -51,46 +48,57 @@ class LifecyclePolicy:
 
 @dataclass
 class PairReport:
+    """One managed HAVIP: as read, what was planned, and how it stands after the actions."""
+
     havip: HaVip
-    record: record.Record
+    record: Record
     ecs: dict[str, str]
-    assessment: Assessment
+    assessment: Assessment  # of the state as read: what the plan was made from
+    taken_at: float
+    after: tuple[HaVip, Record, Assessment] | None = None  # once the plan was carried out
     done: list[str] = field(default_factory=list)  # record changes made
 
     def to_result(self) -> dict[str, Any]:
-        a = self.assessment
+        havip, rec, a = self.after or (self.havip, self.record, self.assessment)
         return {
-            "haVipId": self.havip.ha_vip_id,
-            "status": self.havip.status,
-            "nodes": list(self.havip.associated_instances),
-            "master": self.havip.master_instance_id,
+            "haVipId": havip.ha_vip_id,
+            "status": havip.status,
+            "nodes": list(havip.associated_instances),
+            "master": havip.master_instance_id,
             "ecs": dict(sorted(self.ecs.items())),
-            "record": self.record.public(),
+            "record": rec.public(),
             "degraded": a.degraded,
             "expectedNodes": a.expected_nodes,
             "restore": list(a.restore),
             "waiting": list(a.waiting),
-            "plan": [{"action": p.kind, "node": p.node, "reason": p.reason} for p in a.plans],
+            # What this run planned (and did: see `results`), from the state as it read it.
+            "plan": [{"action": p.kind, "node": p.node, "reason": p.reason} for p in self.assessment.plans],
+            "recordChanges": list(self.done),
         }
+
+    @property
+    def degraded(self) -> bool:
+        return (self.after[2] if self.after else self.assessment).degraded
 
 
 @dataclass
 class LifecycleRun:
     pairs: list[PairReport]
-    outcomes: list[Outcome]
+    reports: list[Report]
     note: str | None = None  # why nothing was looked at
     error: dict[str, Any] | None = None  # the managed HAVIPs could not be read
 
 
-def situation_id(havip: HaVip, rec: record.Record, node: str, why: str) -> str:
+def situation_id(havip: HaVip, rec: Record, node: str, why: str) -> str:
     """The same for every reconcile run of the same situation (so the same ClientToken), new once
-    anything the function did since changed it (the record's forced time, the nodes)."""
-    parts = [havip.ha_vip_id, node, why, str(rec.forced_at or ""), ",".join(sorted(havip.associated_instances))]
+    anything the function did since changed it (the last forced removal, the nodes)."""
+    forced = str(int(rec.forced.at)) if rec.forced else ""
+    parts = [havip.ha_vip_id, node, why, forced, ",".join(sorted(havip.associated_instances))]
     return "reconcile:" + hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
 
 
 class Reconciler:
-    def __init__(self, engine: Failover, policy: LifecyclePolicy) -> None:
+    def __init__(self, engine: Engine, policy: LifecyclePolicy) -> None:
         self.engine = engine
         self.vpc = engine.vpc
         self.policy = policy
@@ -105,178 +113,140 @@ class Reconciler:
             )
         e = self.engine
         tags = (self.policy.tag,) if self.policy.tag else ()
+        taken_at = e.clock.monotonic()
         havips = [
             h for page in pages(self.vpc, e.retrying, e.call_timeout, region, self.policy.ids, tags=tags) for h in page
         ]
         if self.policy.ids:  # an API that ignores the filter must not widen what we manage
             havips = [h for h in havips if h.ha_vip_id in self.policy.ids]
-        records = {h.ha_vip_id: record.parse(h.tags) for h in havips}
-        if only_nodes:  # a recovery signal: the pairs that hold or once held these nodes
-            wanted = set(only_nodes)
-            havips = [h for h in havips if wanted & (set(h.associated_instances) | set(records[h.ha_vip_id].removed))]
-        nodes = sorted({n for h in havips for n in (*h.associated_instances, *records[h.ha_vip_id].removed)})
-        ecs = e.survivors.states(region, nodes) if nodes else {}
         now = e.wall()
+        records = {h.ha_vip_id: record.parse(h.tags, h.ha_vip_id, e.key, now) for h in havips}
+        nodes = sorted({n for h in havips for n in (*h.associated_instances, *records[h.ha_vip_id].removals)})
+        ecs, holders = e.survivors.read(region, nodes) if nodes else ({}, {})
+        if only_nodes:
+            # A recovery signal: the pairs that hold or once held these nodes, or an ENI attached to one.
+            wanted = set(only_nodes)
+            havips = [
+                h
+                for h in havips
+                if wanted
+                & {
+                    m
+                    for n in (*h.associated_instances, *records[h.ha_vip_id].removals)
+                    for m in (n, holders.get(n) or n)
+                }
+            ]
         pairs = []
         for h in havips:
             rec = records[h.ha_vip_id]
-            mine = {n: ecs.get(n, "Absent") for n in (*h.associated_instances, *rec.removed)}
-            assessment = assess(
-                havip=h,
-                removed={n: (r.at, r.size) for n, r in rec.removed.items()},
-                up_since=rec.up_since,
-                ecs=mine,
-                now=now,
-                failback=self.policy.failback,
-                hold=self.policy.hold,
-            )
-            pairs.append(PairReport(h, rec, mine, assessment))
+            mine = {n: ecs.get(n, "Absent") for n in (*h.associated_instances, *rec.removals)}
+            pairs.append(PairReport(h, rec, mine, self._assess(h, rec, mine, now), taken_at))
         return LifecycleRun(pairs, [])
+
+    def _assess(self, havip: HaVip, rec: Record, ecs: dict[str, str], now: float) -> Assessment:
+        p = self.policy
+        return assess(havip=havip, record=rec, ecs=ecs, now=now, failback=p.failback, hold=p.hold)
 
     # ---- acting ----------------------------------------------------------------------------
 
     def reconcile(self, region: str, only_nodes: Sequence[str] = ()) -> LifecycleRun:
         run = self.survey(region, only_nodes)
-        failovers: list[tuple[Signal, str | None]] = []
+        if not self.policy.dry_run:
+            for pair in run.pairs:  # before the intents: a failback's own record write comes last
+                self._keep_record(region, pair)
+        intents: list[tuple[Intent, View | None]] = []
         for pair in run.pairs:
+            view = View(pair.havip, pair.taken_at)
             for plan in pair.assessment.plans:
-                if plan.kind == "failover":
-                    failovers.append((self._failover_signal(pair, plan), region))
-        if failovers:
-            run.outcomes.extend(self.engine.run(failovers))
+                if plan.kind in CHANGES:
+                    intents.append((self._intent(region, pair, plan), view))
+        run.reports = self.engine.drive(intents)
+        structlog.contextvars.unbind_contextvars("eventId")
+        now = self.engine.wall()
         for pair in run.pairs:
-            for plan in pair.assessment.plans:
-                if plan.kind == "failback":
-                    run.outcomes.append(self._failback(region, pair, plan))
-                elif plan.kind != "failover" and not self.policy.dry_run:
-                    self._keep_record(region, pair, plan)
-        structlog.contextvars.unbind_contextvars("eventId")  # the engine bound the last signal's
-        for pair in run.pairs:
+            self._after(region, pair, now)
             a = pair.assessment
+            havip = pair.after[0] if pair.after else pair.havip
             log.info(
                 "havip.pair",
-                haVipId=pair.havip.ha_vip_id,
-                nodes=list(pair.havip.associated_instances),
-                master=pair.havip.master_instance_id,
+                haVipId=havip.ha_vip_id,
+                nodes=list(havip.associated_instances),
+                master=havip.master_instance_id,
                 ecs=pair.ecs,
-                degraded=a.degraded,
-                restore=list(a.restore),
-                waiting=list(a.waiting),
+                degraded=pair.degraded,
+                restore=list((pair.after[2] if pair.after else a).restore),
+                waiting=list((pair.after[2] if pair.after else a).waiting),
                 plan=[f"{p.kind}:{p.node}" for p in a.plans],
                 recordChanges=pair.done,
+                ignoredRecordEntries=[f"{i.key}: {i.why}" for i in pair.record.ignored],
             )
         return run
 
-    def _failover_signal(self, pair: PairReport, plan: Plan) -> Signal:
+    def _intent(self, region: str, pair: PairReport, plan: Plan) -> Intent:
+        h = pair.havip
         status = pair.ecs.get(plan.node, "Absent")
-        return Signal(
+        if plan.kind == "remove":
+            return Intent(
+                kind="remove",
+                region_id=region,
+                ha_vip_id=h.ha_vip_id,
+                node=plan.node,
+                source="reconcile",
+                incident=situation_id(h, pair.record, plan.node, plan.reason),
+                detail=f"reconcile: the master is {status} in ECS while another node is Running",
+                dry_run=self.policy.dry_run,
+            )
+        removal = pair.record.removals[plan.node]
+        return Intent(
+            kind="add",
+            region_id=region,
+            ha_vip_id=h.ha_vip_id,
+            node=plan.node,
             source="reconcile",
-            event_id=situation_id(pair.havip, pair.record, plan.node, plan.reason),
-            instance_id=plan.node,
-            state="failed",
-            detail=f"reconcile: ecs {status} (the master is not Running; another node is)",
-            ha_vip_id=pair.havip.ha_vip_id,
-            dry_run=self.policy.dry_run or None,  # the engine's own policy may not say so (a signal's dryRun)
+            # One restoration per removal: every retry of it shares one ClientToken.
+            incident=f"failback:{h.ha_vip_id}:{plan.node}:{record.iso(removal.at)}",
+            detail=f"failback: taken off at {record.iso(removal.at)}, {status} in ECS",
+            dry_run=self.policy.dry_run,
         )
 
-    def _keep_record(self, region: str, pair: PairReport, plan: Plan) -> None:
-        h = pair.havip.ha_vip_id
-        e = self.engine
-        if plan.kind == "mark-up":
-            written = e.tag(region, h, record.up_tag(plan.node, e.wall()))
-        else:
-            keys = [record.UP + plan.node] if plan.kind == "mark-down" else record.node_keys(plan.node)
-            written = e.untag(region, h, keys)
-        if written:
-            pair.done.append(f"{plan.kind}:{plan.node}")
+    def _keep_record(self, region: str, pair: PairReport) -> None:
+        """The record-only plans of one HAVIP, in one batched write (and one batched clear)."""
+        key, h, now = self.engine.key, pair.havip.ha_vip_id, self.engine.wall()
+        updated: dict[str, Removal] = {}
+        forget: list[str] = []
+        for plan in pair.assessment.plans:
+            current = updated.get(plan.node) or pair.record.removals.get(plan.node)
+            if plan.kind == "forget":
+                forget.append(plan.node)
+            elif current is not None and plan.kind == "confirm":
+                updated[plan.node] = record.confirmed(current)
+            elif current is not None and plan.kind == "mark-up":
+                updated[plan.node] = replace(current, up_since=float(int(now)))
+            elif current is not None and plan.kind == "mark-down":
+                updated[plan.node] = replace(current, up_since=None)
+        tags = dict(record.removal_tag(key, h, r) for n, r in updated.items() if n not in forget)
+        if not tags and not forget:
+            return
+        write = self.engine.write_record(region, h, tags, [record.REMOVED + n for n in forget])
+        pair.done.extend(write.written)
 
-    def _failback(self, region: str, pair: PairReport, plan: Plan) -> Outcome:
-        """Re-associate a node the function removed, as a standby, and wait for `Associating` to end."""
-        e = self.engine
-        start = e.clock.monotonic()
-        removal = pair.record.removed[plan.node]
-        token = (
-            "havip-failback-"
-            + hashlib.sha256(f"{pair.havip.ha_vip_id}|{plan.node}|{int(removal.at)}".encode()).hexdigest()[:40]
-        )
-        signal = Signal(
-            "reconcile",
-            f"failback:{pair.havip.ha_vip_id}:{plan.node}:{int(removal.at)}",
-            plan.node,
-            "recovered",
-            f"ecs Running since {int(pair.record.up_since.get(plan.node, 0))}",
-            ha_vip_id=pair.havip.ha_vip_id,
-        )
-        out = Outcome(signal, region, pair.havip.ha_vip_id, "pending", plan.reason, force=False, client_token=token)
-        out.before = pair.havip
-        out.survivors = dict(pair.ecs)
-        if self.policy.dry_run:
-            out.outcome = "planned"
-            return e.finish(out, start)
-        h = pair.havip.ha_vip_id
-        retries = 0
-        waited = 0.0
-        accepted = False
-        answered_at = float("-inf")
-        look_at = start  # the cadence of the looks counts from here
-        while True:
-            # Observe: a look after our last call's answer (never decide on an older one).
-            try:
-                view = e.observer.look(region, h, not_before=answered_at)
-            except VpcError as err:
-                out.outcome = "pending" if err.transient and accepted else "failed"
-                out.error = error_dict(err)
-                return e.finish(out, start)
-            out.after = view.havip
-            decision = decide_failback(havip=view.havip, node=plan.node, held_before=removal.size, accepted=accepted)
-            if decision.action == "done":
-                out.outcome = "associated" if accepted else "already-associated"
-                e.untag(region, h, record.node_keys(plan.node))  # back on the HAVIP: its entry is done with
-                return e.finish(out, start)
-            if decision.action in ("skip", "fail"):
-                out.outcome = "skipped" if decision.action == "skip" else "failed"
-                out.reason = decision.reason
-                return e.finish(out, start)
-            if decision.action == "wait":
-                interval = poll_interval(waited)
-                delay = max(0.0, look_at + interval - e.clock.monotonic())
-                if not e.deadline.allows(delay):
-                    out.outcome = "pending"
-                    return e.finish(out, start)
-                e.deadline.sleep(delay)
-                waited += interval
-                look_at = e.clock.monotonic()
-                continue
-            # Act: AssociateHaVip (same ClientToken on every attempt).
-            if e.deadline.remaining() < MIN_CALL_TIMEOUT:
-                out.outcome = "pending"
-                return e.finish(out, start)
-            out.attempts += 1
-            e.observer.forget(h)
-            instance_type = decision.instance_type or instance_type_of(plan.node)
-            look_at = e.clock.monotonic()
-            try:
-                request_id = self.vpc.associate_ha_vip(
-                    region, h, plan.node, instance_type=instance_type, client_token=token, timeout=e.call_timeout()
-                )
-            except VpcError as err:
-                answered_at = e.clock.monotonic()
-                if err.request_id:
-                    out.api_request_ids.append(err.request_id)
-                if err.code.startswith("CountLimitExceed"):
-                    out.outcome, out.reason = "skipped", "instance-limit"
-                    out.error = error_dict(err)
-                    return e.finish(out, start)
-                if not err.transient or not e.pause(retries, err.code):
-                    out.outcome = "failed"
-                    out.error = error_dict(err)
-                    return e.finish(out, start)
-                retries += 1
-                continue
-            answered_at = e.clock.monotonic()
-            accepted = True
-            out.api_request_ids.append(request_id)
+    def _after(self, region: str, pair: PairReport, now: float) -> None:
+        """How the pair stands once its plan was carried out: its last view and its record with
+        the writes that landed (inspect and a run with nothing to do: as read)."""
+        facts = self.engine.facts(region, pair.havip.ha_vip_id)
+        if facts.last_view is None and not facts.tags:
+            return
+        havip = facts.last_view.havip if facts.last_view and facts.last_view.havip else pair.havip
+        tags = dict(pair.havip.tags)
+        for k, v in facts.tags.items():
+            if v is None:
+                tags.pop(k, None)
+            else:
+                tags[k] = v
+        rec = record.parse(tags.items(), havip.ha_vip_id, self.engine.key, now)
+        nodes = {*havip.associated_instances, *rec.removals}
+        ecs = {n: pair.ecs.get(n, "Absent") for n in nodes}
+        pair.after = (havip, rec, self._assess(havip, rec, ecs, now))
 
 
-def recovered_nodes(signals: Sequence[Signal]) -> list[str]:
-    return sorted({s.instance_id for s in signals if s.state == "recovered"})
+__all__ = ["LifecyclePolicy", "LifecycleRun", "PairReport", "Reconciler", "situation_id"]

@@ -51,6 +51,37 @@ class Signal:
     event_time: float | None = None
 
 
+# A change to a HAVIP: take a node off it, or put one (back) on it.
+IntentKind = Literal["remove", "add"]
+
+
+@dataclass(frozen=True)
+class Intent:
+    """One change the engine is to drive on one HAVIP. Every driver makes these: an event's
+    failed node becomes `remove`; the reconciler plans `remove` (a master ECS shows down) and
+    `add` (failback); a person's order is a `remove` with its own Force and ClientToken."""
+
+    kind: IntentKind
+    region_id: str
+    ha_vip_id: str
+    node: str  # `i-...` or `eni-...`
+    source: SourceName
+    # Stable identity of what asked (an event, an order, a reconcile situation, a removal to
+    # undo): the same on every re-delivery. Feeds the ClientToken.
+    incident: str
+    detail: str  # why, for people
+    ordered: bool = False  # a person's order: Force is as given, the survivors only reported
+    requested_force: bool | None = None
+    instance_type: str | None = None
+    client_token: str | None = None  # a person's own ClientToken (only for the HAVIP it named)
+    dry_run: bool = False
+    event_time: float | None = None
+
+    @property
+    def state(self) -> SignalState:
+        return "failed" if self.kind == "remove" else "recovered"
+
+
 @dataclass(frozen=True)
 class ParseOptions:
     """What parsing needs from the configuration (kept out of the parsers' imports)."""
@@ -139,4 +170,5 @@ class Parsed:
     ignored: list[Ignored] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
     reconcile: bool = False  # FC's timer: reconcile every managed HAVIP
+    warmup: bool = False  # FC's timer with the payload "ping": no API call at all
     inspect: bool = False  # a read-only view of every managed pair (GET on the HTTP trigger)

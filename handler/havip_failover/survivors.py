@@ -31,8 +31,12 @@ class SurvivorReader:
     def states(self, region_id: str, node_ids: Sequence[str]) -> dict[str, str]:
         """{node id: ECS status}, for instances and ENIs alike. Raises VpcError when ECS cannot
         be read within the deadline (the caller decides what that means)."""
+        return self.read(region_id, node_ids)[0]
+
+    def read(self, region_id: str, node_ids: Sequence[str]) -> tuple[dict[str, str], dict[str, str | None]]:
+        """The states, and which instance each ENI is attached to (None: detached)."""
         if not node_ids:
-            return {}
+            return {}, {}
         enis = [n for n in node_ids if n.startswith("eni-")]
         holders: dict[str, str | None] = {}
         if enis:
@@ -52,4 +56,4 @@ class SurvivorReader:
                 result[node] = statuses.get(holder, ABSENT) if holder else DETACHED
             else:
                 result[node] = statuses.get(node, ABSENT)
-        return result
+        return result, holders

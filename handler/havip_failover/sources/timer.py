@@ -1,6 +1,8 @@
-"""FC's timer trigger (DESIGN §10.2): `{"triggerTime": "2026-12-01T03:00:00Z", "triggerName": "...",
-"payload": "<string>"}` -> a reconcile of every managed HAVIP. No signal: the reconcile is
-the decision without an event."""
+"""FC's timer trigger: `{"triggerTime": "2026-12-01T03:00:00Z", "triggerName": "...", "payload": "<string>"}`.
+
+The payload says what the tick is for: empty (or absent) or `reconcile` -> a reconcile of every
+managed HAVIP (no signal: the reconcile is the decision without an event); `ping` -> a warm-up
+that makes no API call at all. Anything else is rejected, naming what is accepted."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from havip_failover.model import Parsed
 from ._common import fail, safe_repr
 
 TIMER_KEYS = frozenset({"triggerTime", "triggerName"})
+PAYLOADS = ("", "reconcile", "ping")
 
 
 def looks_like_timer(obj: Mapping[str, object]) -> bool:
@@ -32,4 +35,13 @@ def parse_timer(obj: Mapping[str, object]) -> Parsed:
     payload = obj.get("payload")
     if payload is not None and not isinstance(payload, str):
         fail("InvalidTimerEvent", f"payload must be a string (FC's timer sends one), got {safe_repr(payload)}")
+    what = (payload or "").strip().lower()
+    if what not in PAYLOADS:
+        fail(
+            "InvalidTimerEvent",
+            f'the timer\'s payload must be empty or "reconcile" (reconcile every managed HAVIP) or "ping" '
+            f"(a warm-up, no API call), got {safe_repr(payload)}",
+        )
+    if what == "ping":
+        return Parsed(signals=[], envelope="timer", warmup=True)
     return Parsed(signals=[], envelope="timer", reconcile=True)
