@@ -31,6 +31,7 @@ from vpc_emulator import EmulatorServer, JournalEntry, VpcBackend, two_node_pair
 REGION = "cn-hangzhou"
 AK, SECRET = "LTAIemulatorKey", "emulator-secret"
 CALLBACK_TOKEN = "demo-callback-token"  # noqa: S105 - the demo's public token
+RECORD_KEY = "bench-record-key-0123456789abcdef-0123"
 HAVIP = "havip-bp1pair0000000001"
 MASTER = "i-bp1master000000001"
 STANDBY = "i-bp1standby00000001"
@@ -122,6 +123,7 @@ def function_env(endpoint: str) -> dict[str, str]:
         "HAVIP_VPC_PROTOCOL": "http",
         "HAVIP_WAIT_SECONDS": "30",
         "HAVIP_CALLBACK_TOKEN": CALLBACK_TOKEN,
+        "HAVIP_RECORD_KEY": RECORD_KEY,
         "ALIBABA_CLOUD_ACCESS_KEY_ID": AK,
         "ALIBABA_CLOUD_ACCESS_KEY_SECRET": SECRET,
         "LOG_LEVEL": "INFO",

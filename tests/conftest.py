@@ -16,6 +16,8 @@ from tests.fakes import FakeClock, FakeVpc
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
 CALLBACK_TOKEN = "demo-callback-token"
+# The record key every test deployment uses (a deployed function refuses to run without one).
+RECORD_KEY = "test-record-key-0123456789abcdef-0123456789"
 
 
 def event_bytes(name: str) -> bytes:

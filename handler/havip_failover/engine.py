@@ -159,6 +159,7 @@ class Drive:
     wait_reason: str = ""  # the first thing waited for
     waiting_for: str = ""  # the latest
     removal: Removal | None = None  # the record entry our removal wrote
+    forced_stamped: bool = False  # the cooldown's stamp is written
 
     def observed(self, view: View) -> None:
         if self.report.before is None:
@@ -407,7 +408,7 @@ class Engine:
             if err.code in AMBIGUOUS_CODES:  # the call may have been applied
                 facts.ours.setdefault((i.kind, i.node), "maybe")
                 if i.kind == "remove":
-                    self._record_removal(d, holds, decision.force)
+                    self._record_removal(d, holds, forced=False)
             if not self.pause(d.retries, err.code):
                 return self._end(d, Outcome.FAILED, error=error_dict(err))
             d.retries += 1
@@ -509,16 +510,20 @@ class Engine:
             return None
 
     def _record_removal(self, d: Drive, holds: Sequence[str], forced: bool) -> None:
-        """The removal in the record, once per drive: in flight until a describe shows it done."""
-        if d.removal is not None:
-            return
+        """The removal in the record, once per drive: in flight until a describe shows it done.
+        A forced removal also stamps the cooldown — only once the API accepted it (a lost answer
+        must not hold back this very drive's retry)."""
         i = d.intent
         now = self.wall()
-        d.removal = record.removal_of(i.node, now, holds or (i.node,))
-        tags = dict([record.removal_tag(self.key, i.ha_vip_id, d.removal)])
-        if forced:
+        tags: dict[str, str] = {}
+        if d.removal is None:
+            d.removal = record.removal_of(i.node, now, holds or (i.node,))
+            tags.update([record.removal_tag(self.key, i.ha_vip_id, d.removal)])
+        if forced and not d.forced_stamped:
+            d.forced_stamped = True
             tags.update([record.forced_tag(self.key, i.ha_vip_id, Forced(float(int(now)), i.node))])
-        self._note(d, self.write_record(i.region_id, i.ha_vip_id, tags, ()))
+        if tags:
+            self._note(d, self.write_record(i.region_id, i.ha_vip_id, tags, ()))
 
     def _after_done(self, d: Drive, ours: bool) -> None:
         """What the record says once an intent holds: a removal we saw finish is confirmed; a

@@ -9,6 +9,7 @@ import pytest
 
 from havip_failover.entry import invoke
 from havip_failover.fc_context import Fc310Context, Fc312Context, FcCredentials, FcFunction
+from tests.conftest import RECORD_KEY
 from vpc_emulator import EmulatorServer, VpcBackend, two_node_pair
 
 AK, SECRET = "LTAIemulatorKey", "emulator-secret"
@@ -34,6 +35,7 @@ def env(emulator: EmulatorServer) -> dict[str, str]:
         "HAVIP_VPC_PROTOCOL": "http",
         "HAVIP_WAIT_SECONDS": "10",
         "HAVIP_CALLBACK_TOKEN": "demo-callback-token",
+        "HAVIP_RECORD_KEY": RECORD_KEY,
     }
 
 

@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.conftest import RECORD_KEY
+
 ROOT = Path(__file__).resolve().parents[2]
 NOTIFY = ROOT / "contrib" / "keepalived" / "havip-notify.sh"
 TOKEN = "keepalived-test-token-0123456789"  # >= 16 characters, as the function requires
@@ -42,6 +44,7 @@ def function_env(endpoint: str, **extra: str) -> dict[str, str]:
         "HAVIP_VPC_PROTOCOL": "http",
         "HAVIP_WAIT_SECONDS": "10",
         "HAVIP_CALLBACK_TOKEN": TOKEN,
+        "HAVIP_RECORD_KEY": RECORD_KEY,
         "ALIBABA_CLOUD_ACCESS_KEY_ID": AK,
         "ALIBABA_CLOUD_ACCESS_KEY_SECRET": SECRET,
         **extra,

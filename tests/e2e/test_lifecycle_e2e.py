@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import AK, SECRET
+from tests.conftest import RECORD_KEY
 from vpc_emulator import EmulatorServer
 
 pytestmark = pytest.mark.e2e
@@ -41,6 +42,7 @@ def step(
         "HAVIP_FAILBACK": "standby",
         "HAVIP_FAILBACK_HOLD_SECONDS": "1",
         "HAVIP_WAIT_SECONDS": "10",
+        "HAVIP_RECORD_KEY": RECORD_KEY,
         "ALIBABA_CLOUD_ACCESS_KEY_ID": AK,
         "ALIBABA_CLOUD_ACCESS_KEY_SECRET": SECRET,
         "PYTHONPATH": str(ROOT / "handler"),
@@ -108,8 +110,9 @@ def test_fail_fence_recover_restore_in_fresh_processes(emulator: EmulatorServer,
     fenced = step(emulator, tmp_path, ecs_stopped(MASTER))
     (r,) = fenced["results"]
     assert (r["outcome"], r["reason"], r["force"]) == ("unassociated", "master-failed", True), fenced
-    assert f"havip-failover:removed:{MASTER}" in tags(emulator)
-    assert "havip-failover:forced" in tags(emulator)
+    # signed entries: the removal (seen done) and the cooldown's stamp
+    assert tags(emulator)[f"havip-failover:removed:{MASTER}"].startswith("v1;removed;")
+    assert tags(emulator)["havip-failover:forced"].startswith("v1;")
     # 2. a reconcile while it is down: degraded, said so, nothing called
     emulator.clear_journal()
     down = step(emulator, tmp_path, TIMER)
@@ -118,7 +121,8 @@ def test_fail_fence_recover_restore_in_fresh_processes(emulator: EmulatorServer,
     emulator.set_instance_status(MASTER, "Running")
     up = step(emulator, tmp_path, TIMER)
     assert mutations(emulator) == []
-    assert f"havip-failover:up:{MASTER}" in tags(emulator), up
+    entry = tags(emulator)[f"havip-failover:removed:{MASTER}"].split(";")
+    assert entry[5] != "-", up  # the time it was first seen Running again
     # 4. after the hold: re-associated as a standby, the record cleared
     time.sleep(1.2)
     restored = step(emulator, tmp_path, TIMER)
@@ -127,7 +131,7 @@ def test_fail_fence_recover_restore_in_fresh_processes(emulator: EmulatorServer,
     h = havip(emulator)
     assert sorted(h["AssociatedInstances"]["associatedInstance"]) == sorted([MASTER, STANDBY])
     assert h["MasterInstanceId"] == STANDBY and h["Status"] == "InUse"
-    assert not [k for k in tags(emulator) if k.startswith(("havip-failover:removed:", "havip-failover:up:"))]
+    assert not [k for k in tags(emulator) if k.startswith("havip-failover:removed:")]
     # 5. nothing to do: a reconcile makes no call that changes anything
     emulator.clear_journal()
     calm = step(emulator, tmp_path, TIMER)

@@ -22,7 +22,8 @@ OUT = ROOT / "build" / "reliability"
 AK, SECRET = "LTAIemulatorKey", "emulator-secret"
 STS_TOKEN = "CAIS-reliability-sts-token-0123456789"
 CALLBACK_TOKEN = "demo-callback-token"  # the one the sample HTTP events carry
-SECRETS = (SECRET, STS_TOKEN, CALLBACK_TOKEN)
+RECORD_KEY = "reliability-record-key-0123456789abcdef"
+SECRETS = (SECRET, STS_TOKEN, CALLBACK_TOKEN, RECORD_KEY)
 REGION = "cn-hangzhou"
 HAVIP = "havip-bp1pair0000000001"
 MASTER = "i-bp1master000000001"
@@ -91,6 +92,7 @@ def scenario(unassociate_delay: float = 0.3) -> Iterator[Scenario]:
             {
                 "FC_REGION": REGION,
                 "HAVIP_CALLBACK_TOKEN": CALLBACK_TOKEN,
+                "HAVIP_RECORD_KEY": RECORD_KEY,
                 "HAVIP_WAIT_SECONDS": "10",
             },
         )
