@@ -97,6 +97,7 @@ def fuzz_env(server: EmulatorServer, **extra: str) -> dict[str, str]:
         "HAVIP_VPC_PROTOCOL": "http",
         "HAVIP_WAIT_SECONDS": "2",
         "HAVIP_CALLBACK_TOKEN": SAMPLE_CALLBACK_TOKEN,
+        "HAVIP_RECORD_KEY": "fuzz-record-key-0123456789abcdef-012345",
         **extra,
     }
 
