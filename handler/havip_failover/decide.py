@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from .ids import instance_type_of
-from .model import HaVip, Intent, Signal, SignalState
+from .model import HaVip, Intent, Reason, Signal, SignalState
 from .record import CLOCK_SKEW, Record, Removal, iso, left_digest
 
 # act: make the intent's call; gather: read the evidence (record, ECS) for this view, then decide
@@ -32,13 +32,12 @@ FUTURE_SKEW_SECONDS = 300.0
 # The only ECS status that makes a node a survivor. ECS proves death, never health: a hung node
 # is still Running, so this is a necessary condition, not a sufficient one.
 RUNNING = "Running"
-NOT_UP = frozenset({"Stopped", "Stopping", "Absent"})  # ECS proves these nodes are not serving
 
 
 @dataclass(frozen=True)
 class Decision:
     action: Action
-    reason: str
+    reason: Reason
     force: bool = False
     instance_type: str | None = None
     needs_ecs: bool = False  # with `gather`: read the nodes' ECS states too
@@ -79,12 +78,16 @@ def settled(havip: HaVip) -> bool:
     return havip.status in SETTLED
 
 
-def busy_reason(havip: HaVip) -> str:
-    if havip.status == "Unassociating":
-        return "havip-unassociating"
-    if havip.status == "Associating":
-        return "havip-associating"
-    return f"havip-status-{havip.status or 'unknown'}"
+BUSY: Mapping[str, Reason] = {
+    "Unassociating": "havip-unassociating",
+    "Associating": "havip-associating",
+    "Creating": "havip-status-Creating",
+    "Deleting": "havip-status-Deleting",
+}
+
+
+def busy_reason(havip: HaVip) -> Reason:
+    return BUSY.get(havip.status, "havip-status-unknown")
 
 
 def failback_due(removal: Removal, now: float, hold: float) -> bool:
@@ -161,7 +164,7 @@ def _remove(
         return Decision("skip", "master-force-not-requested")  # a person said not to force
     if not ordered and is_master and rules.force != "auto":
         return Decision("skip", "master-force-never")
-    reason = "master-failed" if is_master else "standby-failed"
+    reason: Reason = "master-failed" if is_master else "standby-failed"
     force = bool(intent.requested_force) if ordered else is_master
     needs_ecs = rules.require_survivor or ordered
     if evidence is None:
@@ -235,6 +238,23 @@ def _add(
 # ---- the reconciler's plan: what a managed HAVIP needs, from its view, its record and ECS -----
 
 PlanKind = Literal["remove", "add", "confirm", "mark-up", "mark-down", "forget"]
+PlanReason = Literal[
+    "master-stopped",
+    "master-stopping",
+    "master-absent",
+    "failback-standby",
+    "seen-off-the-havip",
+    "back-on-the-havip",
+    "instance-gone",
+    "pair-already-whole",
+    "running-again",
+    "not-running",
+]
+MASTER_DOWN: Mapping[str, PlanReason] = {
+    "Stopped": "master-stopped",
+    "Stopping": "master-stopping",
+    "Absent": "master-absent",
+}
 CHANGES: frozenset[PlanKind] = frozenset({"remove", "add"})  # the rest only keep the record true
 
 
@@ -242,7 +262,7 @@ CHANGES: frozenset[PlanKind] = frozenset({"remove", "add"})  # the rest only kee
 class Plan:
     kind: PlanKind
     node: str
-    reason: str
+    reason: PlanReason
 
 
 @dataclass(frozen=True)
@@ -277,10 +297,10 @@ def assess(
     calm = settled(havip)
     if not calm:
         waiting.append(f"the HAVIP is {havip.status or 'in an unknown status'}: nothing is done until it settles")
-    master_status = ecs.get(master, "Absent") if master else None
-    if calm and master and master_status in NOT_UP:
+    master_status = ecs.get(master, "Absent") if master else ""
+    if calm and master and master_status in MASTER_DOWN:
         if any(ecs.get(n) == RUNNING for n in nodes if n != master):
-            plans.append(Plan("remove", master, f"master-{master_status.lower()}"))
+            plans.append(Plan("remove", master, MASTER_DOWN[master_status]))
         else:
             waiting.append(f"the master {master} is {master_status} but no other node is Running: kept")
     expected = max([2, *(r.held for r in record.removals.values())])
@@ -308,7 +328,7 @@ def assess(
         later.append(node)  # off the HAVIP, and may come back: removals before it wait for it
         if status != RUNNING:
             if r.up_since is not None:
-                plans.append(Plan("mark-down", node, f"ecs-{status.lower()}"))
+                plans.append(Plan("mark-down", node, "not-running"))
             restore.append(
                 f"{taken} is {status}: start it"
                 + ("; it is re-associated as standby once Running" if failback == "standby" else "")

@@ -39,7 +39,7 @@ import structlog
 
 from . import record
 from .decide import Decision, Evidence, Known, Rules, decide
-from .model import Intent, IntentKind
+from .model import Intent, IntentKind, Reason
 from .observe import INCIDENTS, Observer, View
 from .record import Forced, RecordKey, Removal
 from .result import Outcome, RecordWrite, Report, error_dict, log_decision
@@ -73,7 +73,7 @@ ANSWERS: Mapping[tuple[IntentKind, str], Meaning] = {
     ("add", "CountLimitExceed.HaVipOnInstance"): "limit",  # the node holds the most HAVIPs it may
     ("add", "CountLimitExceeded.HaVipOnECSInstance"): "limit",  # the HAVIP holds the most nodes
 }
-NOT_OURS_REASON: Mapping[IntentKind, str] = {"remove": "not-associated", "add": "failback-standby"}
+NOT_OURS_REASON: Mapping[IntentKind, Reason] = {"remove": "not-associated", "add": "failback-standby"}
 DONE_OUTCOMES: Mapping[tuple[IntentKind, bool], Outcome] = {
     ("remove", True): Outcome.UNASSOCIATED,
     ("remove", False): Outcome.ALREADY_UNASSOCIATED,
@@ -156,8 +156,8 @@ class Drive:
     retries: int = 0
     waited: float = 0.0
     poll_from: float = 0.0  # the poll cadence counts from here
-    wait_reason: str = ""  # the first thing waited for
-    waiting_for: str = ""  # the latest
+    wait_reason: Reason | None = None  # the first thing waited for
+    waiting_for: Reason | None = None  # the latest
     removal: Removal | None = None  # the record entry our removal wrote
     forced_stamped: bool = False  # the cooldown's stamp is written
 
@@ -301,7 +301,8 @@ class Engine:
             # Out of time for the look: the call's own error (if any) is the one that matters.
             cause = d.last_error if d.last_error and err.code == "DeadlineExceeded" else err
             under_way = facts.known(i).ours == "accepted" and cause.transient
-            return self._end(d, Outcome.PENDING if under_way else Outcome.FAILED, error=error_dict(cause))
+            outcome = Outcome.PENDING if under_way else Outcome.FAILED
+            return self._end(d, outcome, d.report.reason or "vpc-error", error=error_dict(cause))
         facts.last_view = view
         d.observed(view)
         return State.DECIDE
@@ -465,12 +466,12 @@ class Engine:
         )
 
     def _end(
-        self, d: Drive, outcome: Outcome, reason: str | None = None, *, error: dict[str, Any] | None = None
+        self, d: Drive, outcome: Outcome, reason: Reason | None = None, *, error: dict[str, Any] | None = None
     ) -> State:
         d.report.finish(outcome, reason, error)
         return State.DONE
 
-    def _failure(self, d: Drive, reason: str) -> dict[str, Any]:
+    def _failure(self, d: Drive, reason: Reason) -> dict[str, Any]:
         i = d.intent
         source = {"survivor-state-unknown": "ecs", "node-state-unknown": "ecs", "record-unreadable": "record"}
         err = d.evidence_errors.get(source.get(reason, ""))

@@ -54,6 +54,52 @@ class Signal:
 # A change to a HAVIP: take a node off it, or put one (back) on it.
 IntentKind = Literal["remove", "add"]
 
+# Why a decision ended as it did: the whole vocabulary (docs/operations.md explains each).
+Reason = Literal[
+    # the screen: signals that need no HAVIP
+    "recovery-signal",
+    "informational-signal",
+    "stale-event",
+    "event-time-in-future",
+    # placing a signal
+    "no-region",
+    "not-managed",
+    "discovery-failed",
+    "no-havip-holds-instance",
+    "no-managed-havip-holds-instance",
+    # the machine
+    "same-incident-in-progress",
+    "instance-limit",
+    "havip-not-found",
+    "waiting-for-completion",
+    "havip-unassociating",
+    "havip-associating",
+    "havip-status-Creating",
+    "havip-status-Deleting",
+    "havip-status-unknown",
+    "record-unreadable",
+    "vpc-error",  # the API failed us before anything was decided (the error says how)
+    # remove
+    "not-associated",
+    "last-instance",
+    "stale-view",
+    "master-force-not-requested",
+    "master-force-never",
+    "cooldown",
+    "survivor-state-unknown",
+    "no-running-survivor",
+    "master-failed",
+    "standby-failed",
+    # add
+    "not-removed-by-function",
+    "pair-already-whole",
+    "nodes-changed-since-removal",
+    "failback-hold",
+    "node-state-unknown",
+    "node-not-running",
+    "failback-standby",
+]
+
 
 @dataclass(frozen=True)
 class Intent:

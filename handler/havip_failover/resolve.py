@@ -13,7 +13,7 @@ import structlog
 
 from .decide import screen
 from .engine import Engine
-from .model import HaVip, Intent, Signal
+from .model import HaVip, Intent, Reason, Signal
 from .observe import View, pages
 from .result import Outcome, Report, error_dict, log_decision
 from .vpc import VpcError
@@ -98,7 +98,7 @@ class Resolver:
         if not holding:
             # The end state we want already holds: the node is on no (managed) HAVIP. (This is
             # also what a re-delivered event finds after the first delivery.)
-            reason = "no-managed-havip-holds-instance" if managed else "no-havip-holds-instance"
+            reason: Reason = "no-managed-havip-holds-instance" if managed else "no-havip-holds-instance"
             report = _report(signal, region, None).finish(Outcome.ALREADY_UNASSOCIATED, reason)
             report.elapsed_ms = int((self.engine.clock.monotonic() - start) * 1000)
             return report

@@ -9,7 +9,7 @@ from typing import Any
 
 import structlog
 
-from .model import HaVip, IntentKind, SignalState, SourceName
+from .model import HaVip, IntentKind, Reason, SignalState, SourceName
 from .record import iso
 from .vpc import VpcError
 
@@ -64,7 +64,7 @@ class Report:
     region_id: str | None
     ha_vip_id: str | None
     outcome: Outcome = Outcome.PENDING
-    reason: str = ""
+    reason: Reason | None = None
     force: bool | None = None
     client_token: str | None = None
     api_request_ids: list[str] = field(default_factory=list)
@@ -80,7 +80,7 @@ class Report:
     event_age: float | None = None  # for a stale event: how old it was, and the limit
     max_event_age: float | None = None
 
-    def finish(self, outcome: Outcome, reason: str | None = None, error: dict[str, Any] | None = None) -> Report:
+    def finish(self, outcome: Outcome, reason: Reason | None = None, error: dict[str, Any] | None = None) -> Report:
         self.outcome = outcome
         if reason is not None:
             self.reason = reason

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.deploy.deployfiles import HANDLER, README, ROOT, policy
+from tests.deploy.deployfiles import README, ROOT, policy
 
 DOCS = ROOT / "docs"
 OPERATIONS = DOCS / "operations.md"
@@ -175,41 +175,16 @@ def test_the_docs_list_the_ram_actions_the_policy_grants() -> None:
     assert rows == granted, f"docs/deployment.md's RAM table lists {sorted(rows)}, the policy {sorted(granted)}"
 
 
-def _values(expression: str) -> str:
-    """An assignment's right-hand side without what it compares against (`== "skip"`)."""
-    return re.sub(r"(?:[!=]=|\bin|\bnot in)\s*(?:\([^)]*\)|\"[^\"]*\")", "", expression)
-
-
 def _code_outcomes_and_reasons() -> tuple[set[str], set[str]]:
-    """The outcomes and reasons the engine writes into results, read from its source."""
-    outcomes: set[str] = set()
-    reasons: set[str] = set()
-    word = r"\"([a-z]+(?:-[a-z]+)*)\""
-    for name in ("decide.py", "failover.py", "lifecycle.py"):
-        text = (HANDLER / "havip_failover" / name).read_text(encoding="utf-8")
-        # Decision("skip", "cooldown"); Decision("wait", f"havip-status-{...}")
-        for reason in re.findall(r"Decision\(\s*\"[a-z-]+\",\s*f?\"([a-z]+(?:-[a-z]+)*)", text):
-            reasons.add(reason + "-<Status>" if reason.endswith("-status") else reason)
-        # Outcome(signal, region, id, "skipped", "not-managed", ...)
-        for outcome, reason in re.findall(rf"Outcome\(\s*\w+,\s*[\w.]+,\s*[\w.]+,\s*{word},\s*(?:{word})?", text):
-            outcomes.add(outcome)
-            reasons.update([reason] if reason else [])
-        for line in text.splitlines():
-            # out.outcome, out.reason = "failed", "record-unreadable"
-            pair = re.search(rf"\.outcome,\s*\w+\.reason\s*=\s*{word},\s*(?:{word})?", line)
-            if pair:
-                outcomes.add(pair.group(1))
-                reasons.update([pair.group(2)] if pair.group(2) else [])
-                continue
-            # out.outcome = "associated" if accepted else "already-associated"
-            assigned = re.search(r"\.outcome\s*=\s*(.+)$", line)
-            if assigned:
-                outcomes.update(re.findall(word, _values(assigned.group(1))))
-            # reason = "no-managed-havip-holds-instance" if managed else "no-havip-holds-instance"
-            reasoned = re.search(r"\breason\s*=\s*(.+)$", line)
-            if reasoned:
-                reasons.update(re.findall(word, _values(reasoned.group(1))))
-    return outcomes, reasons
+    """The outcomes and reasons the code can report: its typed vocabularies (mypy holds every
+    reason the code writes to them), and the reconciler's plan reasons."""
+    from typing import get_args
+
+    from havip_failover.decide import PlanReason
+    from havip_failover.model import Reason
+    from havip_failover.result import Outcome
+
+    return {o.value for o in Outcome}, {*get_args(Reason), *get_args(PlanReason)}
 
 
 def test_operations_lists_every_outcome_and_reason_the_engine_reports() -> None:

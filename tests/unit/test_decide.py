@@ -96,7 +96,7 @@ def test_a_node_not_listed_on_a_busy_havip_waits_for_it_to_settle(status: str, r
 
 @pytest.mark.parametrize(
     ("status", "reason"),
-    [("Unassociating", "havip-unassociating"), ("Associating", "havip-associating"), ("Weird", "havip-status-Weird")],
+    [("Unassociating", "havip-unassociating"), ("Associating", "havip-associating"), ("Weird", "havip-status-unknown")],
 )
 def test_a_busy_havip_is_waited_for(status: str, reason: str) -> None:
     assert d(remove(STANDBY), replace(PAIR, status=status)) == ("wait", reason)
