@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import AK, SECRET
 from tests.conftest import RECORD_KEY
+from tests.e2e.conftest import AK, SECRET
 from vpc_emulator import EmulatorServer
 
 pytestmark = pytest.mark.e2e
