@@ -132,6 +132,7 @@ def test_a_person_who_made_the_pair_whole_is_not_fought(fake_vpc: FakeVpc, clock
             + tuple(record.up_tag(MASTER, wall.now - 600).items()),
         )
     )
+    fake_vpc.ecs[MASTER] = "Running"  # the node we removed, up again for 600 s
     run(TIMER, fake_vpc, clock, wall, HAVIP_FAILBACK="standby", HAVIP_FAILBACK_HOLD_SECONDS="0")
     # THEN the old node is not added on top, and its record entry is dropped
     assert mutations(fake_vpc) == []
@@ -274,6 +275,7 @@ def test_a_dry_run_recovery_never_fails_a_dead_master_over_either(
     tagged = record.removal_tags("i-bp1third0000000001", wall.now - 900, 3, forced=False)
     fake_vpc.add(replace(pair(), tags=tuple(tagged.items())))
     fake_vpc.ecs[MASTER] = "Stopped"
+    fake_vpc.ecs["i-bp1third0000000001"] = "Running"  # the node we removed, healthy again
     event = json.dumps(
         {"type": "havip.health", "instanceId": "i-bp1third0000000001", "healthy": True, "id": "ok-3", "dryRun": True}
     ).encode()
