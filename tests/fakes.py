@@ -1,14 +1,47 @@
-"""In-memory stand-ins for the functional tests: a VPC API with the real rules (in
-brief) and a clock that advances only when the code sleeps."""
+"""In-memory stand-ins for the functional tests: the function's `VpcApi` over the local
+emulator's own model of the cloud (`vpc_emulator.models.VpcBackend`: its rules, error codes,
+asynchronous transitions, describe lag, tags, ECS instances and ENIs), in process, with no HTTP,
+on a clock that advances only when the code sleeps.
+
+`FakeVpc` holds no rule of its own: it translates parameters and results, and adds what a test
+needs to state a situation and to watch the calls (`add`, `havips`, `ecs`, `enis`, `race`,
+`fail_next`, `calls`). A rule a test needs belongs in `VpcBackend`, where the emulator serves it
+too.
+"""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
 
 from havip_failover.model import HaVip
-from havip_failover.vpc import HaVipPage, VpcError
+from havip_failover.vpc import HaVipPage, VpcError, havip_from_map
+from vpc_emulator.models import VpcApiError, VpcBackend, instance_kind
+
+REGION = "cn-hangzhou"
+# Every HAVIP and instance a FakeVpc creates is in this one vSwitch (AssociateHaVip's
+# NotBelongToSameVSwitch never bites a test by accident); a test may add others via `backend`.
+VSWITCH = "vsw-bp1fake0000000001"
+VPC = "vpc-bp1demo"
+IP = "192.168.1.100"
+ACTIONS = (
+    "DescribeHaVips",
+    "UnassociateHaVip",
+    "AssociateHaVip",
+    "TagResources",
+    "UnTagResources",
+    "ListTagResources",
+    "DescribeInstanceStatus",
+    "DescribeNetworkInterfaces",
+)
+# The pages the SDK adapter asks for (havip_failover.vpc): ECS ids per call, page sizes.
+ECS_IDS_PER_CALL = 100
+INSTANCE_STATUS_PAGE_SIZE = 50
+ENI_PAGE_SIZE = 100
+TAG_PAGE_SIZE = 50
 
 
 class FakeClock:
@@ -32,70 +65,105 @@ class Call:
     params: dict[str, object]
 
 
-@dataclass
-class FakeVpc:
-    """HAVIPs by id; UnassociateHaVip goes through `Unassociating` for `settle` seconds of clock."""
+@contextmanager
+def _translated(request_id: str) -> Iterator[None]:
+    """The emulator's API error as the function's: a VpcError carrying the request's id."""
+    try:
+        yield
+    except VpcApiError as err:
+        raise VpcError(err.code, err.message, http_status=err.http_status, request_id=request_id) from None
 
-    clock: FakeClock
-    havips: dict[str, HaVip] = field(default_factory=dict)
-    settle: float = 0.5
-    errors: dict[str, list[VpcError]] = field(default_factory=dict)  # action -> queue
-    # action -> state changes to make just before serving it (a race with our look)
-    before: dict[str, list[Callable[[FakeVpc], None]]] = field(default_factory=dict)
-    calls: list[Call] = field(default_factory=list)
-    tokens: dict[str, str] = field(default_factory=dict)
-    # ECS: instance -> status (an instance not listed is Running, as in a healthy pair;
-    # set "Absent" to make ECS not know it); ENI -> the instance it is attached to.
-    ecs: dict[str, str] = field(default_factory=dict)
-    enis: dict[str, str | None] = field(default_factory=dict)
-    # DescribeHaVips answers from the state as it was this many seconds of clock ago.
-    lag: float = 0.0
-    limit: int = 2  # instances per HAVIP
-    _history: list[tuple[float, dict[str, HaVip]]] = field(default_factory=list)
-    _pending: dict[str, tuple[float, str]] = field(default_factory=dict)
+
+def _chunks(ids: Sequence[str], size: int) -> list[list[str]]:
+    unique = list(dict.fromkeys(i for i in ids if i))
+    return [unique[i : i + size] for i in range(0, len(unique), size)]
+
+
+class FakeVpc:
+    """The function's VpcApi over a VpcBackend driven by `clock`.
+
+    `lag`: DescribeHaVips answers from the state of that many seconds of clock ago.
+    `settle`: seconds a HAVIP stays Unassociating / Associating after an accepted call.
+    `limit`: how many instances one HAVIP may hold (the API's default is 2).
+    """
+
+    def __init__(
+        self, clock: FakeClock, *, lag: float = 0.0, settle: float = 0.5, limit: int = 2, region: str = REGION
+    ) -> None:
+        self.clock = clock
+        self.region = region  # where `add`, `ecs` and `enis` create what they need
+        self.lag = lag
+        self.backend = VpcBackend(unassociate_delay=settle, clock=clock.monotonic, max_instances=limit)
+        self.calls: list[Call] = []
+        self._errors: dict[str, list[VpcError]] = {}
+        self._races: dict[str, list[Callable[[FakeVpc], None]]] = {}
+        self._lock = threading.RLock()  # the engine calls from several threads
+        self.havips: MutableMapping[str, HaVip] = _HaVips(self)
+        self.ecs: MutableMapping[str, str] = _Ecs(self)
+        self.enis: MutableMapping[str, str | None] = _Enis(self)
+
+    # ------------------------------------------------------------------ test conveniences
+
+    @property
+    def settle(self) -> float:
+        return self.backend.unassociate_delay
+
+    @settle.setter
+    def settle(self, seconds: float) -> None:
+        self.backend.unassociate_delay = seconds  # AssociateHaVip takes as long (associate_delay None)
+
+    @property
+    def limit(self) -> int:
+        return self.backend.max_instances
+
+    @limit.setter
+    def limit(self, count: int) -> None:
+        self.backend.max_instances = count
 
     def add(self, havip: HaVip) -> None:
+        """Create the HAVIP as it has always been (a lagging describe sees it too), its instances
+        Running in ECS and associated, master first; an existing one is set as `havips[id] = ...`."""
         self.havips[havip.ha_vip_id] = havip
 
     def race(self, action: str, change: Callable[[FakeVpc], None]) -> None:
-        self.before.setdefault(action, []).append(change)
+        """Make `change` just before serving the next `action` not yet raced (after our look)."""
+        self._check_action(action)
+        with self._lock:
+            self._races.setdefault(action, []).append(change)
 
     def fail_next(self, action: str, *errors: VpcError) -> None:
-        self.errors.setdefault(action, []).extend(errors)
+        """The next calls of `action` fail with these errors, one each, before the backend sees them."""
+        self._check_action(action)
+        with self._lock:
+            self._errors.setdefault(action, []).extend(errors)
 
-    def _tick(self) -> None:
-        for hid, (at, instance) in list(self._pending.items()):
-            if self.clock.now >= at and instance.startswith("+"):  # an association finishing
-                h = self.havips[hid]
-                self.havips[hid] = replace(
-                    h, associated_instances=(*h.associated_instances, instance[1:]), status="InUse"
-                )
-                del self._pending[hid]
-            elif self.clock.now >= at:
-                h = self.havips[hid]
-                rest = tuple(i for i in h.associated_instances if i != instance)
-                master = h.master_instance_id if h.master_instance_id != instance else (rest[0] if rest else None)
-                self.havips[hid] = replace(
-                    h, associated_instances=rest, master_instance_id=master, status="InUse" if rest else "Available"
-                )
-                del self._pending[hid]
+    def mutations(self) -> list[Call]:
+        return [c for c in self.calls if c.action in ("UnassociateHaVip", "AssociateHaVip")]
 
-    def _as_of(self, at: float) -> dict[str, HaVip]:
-        """The HAVIPs as they were at clock time `at` (describe lag)."""
-        self._history.append((self.clock.now, dict(self.havips)))
-        state = self._history[0][1]
-        for when, snapshot in self._history:
-            if when <= at:
-                state = snapshot
-        return state
+    def count(self, action: str) -> int:
+        return sum(1 for c in self.calls if c.action == action)
 
-    def _maybe_fail(self, action: str) -> None:
-        changes = self.before.get(action)
-        if changes:
-            changes.pop(0)(self)
-        queue = self.errors.get(action)
-        if queue:
-            raise queue.pop(0)
+    @staticmethod
+    def _check_action(action: str) -> None:
+        if action not in ACTIONS:
+            raise ValueError(f"not an action of the VpcApi: {action!r}")
+
+    def _serve(self, action: str, params: dict[str, object]) -> str:
+        """Record the call, make a raced change, raise an injected error; the call's RequestId."""
+        with self._lock:
+            self.calls.append(Call(action, params))
+            request_id = f"req-{action}-{len(self.calls)}"
+            races = self._races.get(action)
+            change = races.pop(0) if races else None
+            errors = self._errors.get(action)
+            error = errors.pop(0) if errors else None
+        if change is not None:
+            change(self)
+        if error is not None:
+            raise error
+        return request_id
+
+    # ------------------------------------------------------------------ VpcApi
 
     def describe_ha_vips(
         self,
@@ -107,16 +175,18 @@ class FakeVpc:
         page_size: int = 50,
         timeout: float = 5.0,
     ) -> HaVipPage:
-        self.calls.append(Call("DescribeHaVips", {"region": region_id, "ids": tuple(ha_vip_ids), "page": page_number}))
-        self._maybe_fail("DescribeHaVips")
-        self._tick()
-        items = [h for h in self._as_of(self.clock.now - self.lag).values() if h.region_id in (None, region_id)]
-        if ha_vip_ids:
-            items = [h for h in items if h.ha_vip_id in ha_vip_ids]
-        if tags:
-            items = [h for h in items if all(t in h.tags for t in tags)]
-        start = (page_number - 1) * page_size
-        return HaVipPage(items[start : start + page_size], len(items), f"req-describe-{len(self.calls)}")
+        request_id = self._serve("DescribeHaVips", {"region": region_id, "ids": tuple(ha_vip_ids), "page": page_number})
+        with _translated(request_id):
+            body = self.backend.describe_ha_vips(
+                region_id,
+                [("HaVipId", list(ha_vip_ids))] if ha_vip_ids else [],
+                page_number,
+                page_size,
+                list(tags),
+                lag=self.lag,
+            )
+        items = body["HaVips"]["HaVip"]
+        return HaVipPage([havip_from_map(i, region_id) for i in items], int(body["TotalCount"]), request_id)
 
     def unassociate_ha_vip(
         self,
@@ -129,36 +199,20 @@ class FakeVpc:
         client_token: str,
         timeout: float = 5.0,
     ) -> str:
-        self.calls.append(
-            Call(
-                "UnassociateHaVip",
-                {
-                    "havip": ha_vip_id,
-                    "instance": instance_id,
-                    "force": force,
-                    "type": instance_type,
-                    "token": client_token,
-                },
-            )
+        request_id = self._serve(
+            "UnassociateHaVip",
+            {"havip": ha_vip_id, "instance": instance_id, "force": force, "type": instance_type, "token": client_token},
         )
-        self._maybe_fail("UnassociateHaVip")
-        self._tick()
-        if client_token in self.tokens:
-            return self.tokens[client_token]
-        h = self.havips.get(ha_vip_id)
-        if h is None:
-            raise VpcError("InvalidHaVipId.NotFound", "The specified HaVip does not exist.", http_status=404)
-        if h.status not in ("Available", "InUse"):
-            raise VpcError("IncorrectHaVipStatus", "The status of HaVip is incorrect.", http_status=400)
-        if instance_id not in h.associated_instances:
-            raise VpcError("ResourceNotAssociated", "not associated", http_status=400)
-        if h.master_instance_id == instance_id and not force:  # the API's own rule
-            raise VpcError("Forbidden.UnassociateMaster", "master needs Force", http_status=400)
-        self.havips[ha_vip_id] = replace(h, status="Unassociating")
-        self._pending[ha_vip_id] = (self.clock.now + self.settle, instance_id)
-        request_id = f"req-unassociate-{len(self.calls)}"
-        self.tokens[client_token] = request_id
-        return request_id
+        with _translated(request_id):
+            return self.backend.unassociate_ha_vip(
+                request_id,
+                region_id=region_id,
+                ha_vip_id=ha_vip_id,
+                instance_id=instance_id,
+                client_token=client_token,
+                force="true" if force else "false",
+                instance_type=instance_type,
+            )
 
     def associate_ha_vip(
         self,
@@ -170,67 +224,271 @@ class FakeVpc:
         client_token: str,
         timeout: float = 5.0,
     ) -> str:
-        self.calls.append(Call("AssociateHaVip", {"havip": ha_vip_id, "instance": instance_id, "token": client_token}))
-        self._maybe_fail("AssociateHaVip")
-        self._tick()
-        if client_token in self.tokens:
-            return self.tokens[client_token]
-        h = self.havips.get(ha_vip_id)
-        if h is None:
-            raise VpcError("InvalidHaVipId.NotFound", "The specified HaVip does not exist.", http_status=404)
-        if h.status not in ("Available", "InUse"):
-            raise VpcError("IncorrectHaVipStatus", "The status of HaVip is incorrect.", http_status=400)
-        if len(h.associated_instances) >= self.limit:
-            raise VpcError("CountLimitExceed.HaVipOnInstance", "too many instances", http_status=400)
-        if self.ecs.get(instance_id, "Running") not in ("Running", "Stopped"):
-            raise VpcError("IncorrectInstanceStatus", "The status of instance is incorrect.", http_status=400)
-        self.havips[ha_vip_id] = replace(h, status="Associating")
-        self._pending[ha_vip_id] = (self.clock.now + self.settle, "+" + instance_id)
-        request_id = f"req-associate-{len(self.calls)}"
-        self.tokens[client_token] = request_id
-        return request_id
+        request_id = self._serve("AssociateHaVip", {"havip": ha_vip_id, "instance": instance_id, "token": client_token})
+        with _translated(request_id):
+            return self.backend.associate_ha_vip(
+                request_id,
+                region_id=region_id,
+                ha_vip_id=ha_vip_id,
+                instance_id=instance_id,
+                client_token=client_token,
+                instance_type=instance_type,
+            )
 
     def tag_resources(self, region_id: str, ha_vip_id: str, tags: Mapping[str, str], *, timeout: float = 5.0) -> str:
-        self.calls.append(Call("TagResources", {"havip": ha_vip_id, "tags": dict(tags)}))
-        self._maybe_fail("TagResources")
-        h = self.havips[ha_vip_id]
-        kept = tuple(t for t in h.tags if t[0] not in tags)
-        self.havips[ha_vip_id] = replace(h, tags=kept + tuple(tags.items()))
-        return f"req-tag-{len(self.calls)}"
+        if not tags:
+            return ""  # as the SDK adapter: no request
+        request_id = self._serve("TagResources", {"havip": ha_vip_id, "tags": dict(tags)})
+        with _translated(request_id):
+            self.backend.tag_resources(region_id, "HAVIP", [ha_vip_id], list(tags.items()))
+        return request_id
 
     def untag_resources(self, region_id: str, ha_vip_id: str, keys: Sequence[str], *, timeout: float = 5.0) -> str:
-        self.calls.append(Call("UnTagResources", {"havip": ha_vip_id, "keys": tuple(keys)}))
-        self._maybe_fail("UnTagResources")
-        h = self.havips[ha_vip_id]
-        self.havips[ha_vip_id] = replace(h, tags=tuple(t for t in h.tags if t[0] not in keys))
-        return f"req-untag-{len(self.calls)}"
+        if not keys:
+            return ""  # as the SDK adapter: never All=true
+        request_id = self._serve("UnTagResources", {"havip": ha_vip_id, "keys": tuple(keys)})
+        with _translated(request_id):
+            self.backend.untag_resources(region_id, "HAVIP", [ha_vip_id], list(keys))
+        return request_id
 
     def list_tag_resources(self, region_id: str, ha_vip_id: str, *, timeout: float = 5.0) -> dict[str, str]:
-        self.calls.append(Call("ListTagResources", {"havip": ha_vip_id}))
-        self._maybe_fail("ListTagResources")
-        h = self.havips.get(ha_vip_id)
-        return dict(h.tags) if h else {}
+        request_id = self._serve("ListTagResources", {"havip": ha_vip_id})
+        tags: dict[str, str] = {}
+        token: str | None = None
+        with _translated(request_id):
+            while True:
+                body = self.backend.list_tag_resources(
+                    region_id, "HAVIP", [ha_vip_id], [], max_results=TAG_PAGE_SIZE, next_token=token
+                )
+                for row in body["TagResources"]["TagResource"]:
+                    tags[str(row["TagKey"])] = str(row["TagValue"])
+                token = body["NextToken"] or None
+                if token is None:
+                    return tags
 
     def describe_instance_status(
         self, region_id: str, instance_ids: Sequence[str], *, timeout: float = 5.0
     ) -> dict[str, str]:
-        self.calls.append(Call("DescribeInstanceStatus", {"region": region_id, "ids": tuple(instance_ids)}))
-        self._maybe_fail("DescribeInstanceStatus")
-        found = {i: self.ecs.get(i, "Running") for i in instance_ids}
-        return {i: s for i, s in found.items() if s != "Absent"}
+        request_id = self._serve("DescribeInstanceStatus", {"region": region_id, "ids": tuple(instance_ids)})
+        found: dict[str, str] = {}
+        with _translated(request_id):
+            for chunk in _chunks(instance_ids, ECS_IDS_PER_CALL):
+                for body in self._pages(
+                    self.backend.describe_instance_status, region_id, chunk, INSTANCE_STATUS_PAGE_SIZE
+                ):
+                    for row in body["InstanceStatuses"]["InstanceStatus"]:
+                        found[str(row["InstanceId"])] = str(row["Status"])
+        return found
 
     def describe_network_interfaces(
         self, region_id: str, eni_ids: Sequence[str], *, timeout: float = 5.0
     ) -> dict[str, str | None]:
-        self.calls.append(Call("DescribeNetworkInterfaces", {"region": region_id, "ids": tuple(eni_ids)}))
-        self._maybe_fail("DescribeNetworkInterfaces")
-        return {e: self.enis[e] for e in eni_ids if e in self.enis}
+        request_id = self._serve("DescribeNetworkInterfaces", {"region": region_id, "ids": tuple(eni_ids)})
+        found: dict[str, str | None] = {}
+        with _translated(request_id):
+            for chunk in _chunks(eni_ids, ECS_IDS_PER_CALL):
+                for body in self._pages(self.backend.describe_network_interfaces, region_id, chunk, ENI_PAGE_SIZE):
+                    for row in body["NetworkInterfaceSets"]["NetworkInterfaceSet"]:
+                        found[str(row["NetworkInterfaceId"])] = str(row["InstanceId"]) or None
+        return found
 
-    def mutations(self) -> list[Call]:
-        return [c for c in self.calls if c.action in ("UnassociateHaVip", "AssociateHaVip")]
+    @staticmethod
+    def _pages(
+        listing: Callable[..., dict[str, Any]], region_id: str, ids: list[str], page_size: int
+    ) -> Iterator[dict[str, Any]]:
+        """Every page of an ECS PageNumber/PageSize listing of `ids`."""
+        page = 1
+        while True:
+            body = listing(region_id, ids, page, page_size)
+            yield body
+            if page * page_size >= int(body["TotalCount"]):
+                return
+            page += 1
 
-    def count(self, action: str) -> int:
-        return sum(1 for c in self.calls if c.action == action)
+    # ------------------------------------------------------------------ setting a HAVIP
+
+    def _put(self, havip: HaVip) -> None:
+        """Make the backend's HAVIP what `havip` says, with the backend's own helpers."""
+        kinds = {instance_kind(i) for i in havip.associated_instances}
+        stated = havip.associated_instance_type
+        if len(kinds) > 1 or (stated is not None and kinds and kinds != {stated}):
+            raise ValueError(f"{havip.ha_vip_id}: one HAVIP holds instances of one type, not {havip}")
+        master = havip.master_instance_id
+        if master is not None and master not in havip.associated_instances:
+            raise ValueError(f"{havip.ha_vip_id}: the master {master} is not one of its instances")
+        backend = self.backend
+        with self._lock:
+            if havip.ha_vip_id not in backend.havip_ids():
+                self._create(havip)
+                return
+            now = havip_from_map(backend.get_havip(havip.ha_vip_id))
+            for name in ("region_id", "vpc_id", "ip_address"):
+                if getattr(havip, name) not in (None, getattr(now, name)):
+                    raise ValueError(f"{havip.ha_vip_id}: a HAVIP's {name} never changes")
+            current, wanted = list(now.associated_instances), list(havip.associated_instances)
+            keep = 0  # what already is as wanted stays; the rest is taken off and associated in order
+            while keep < min(len(current), len(wanted)) and current[keep] == wanted[keep]:
+                keep += 1
+            for instance in current[keep:]:
+                backend.unassociate_now(havip.ha_vip_id, instance)
+            for instance in wanted[keep:]:
+                backend.associate_now(havip.ha_vip_id, instance)
+            self._finish(havip)
+
+    def _create(self, havip: HaVip) -> None:
+        master = havip.master_instance_id
+        order = ([master] if master else []) + [i for i in havip.associated_instances if i != master]
+        # A seed: the HAVIP has always been so, however far back a lagging describe looks.
+        self.backend.seed(
+            {
+                "regions": {
+                    havip.region_id or self.region: {
+                        "havips": [
+                            {
+                                "id": havip.ha_vip_id,
+                                "vpc": havip.vpc_id or VPC,
+                                "vswitch": VSWITCH,
+                                "ip": havip.ip_address or IP,
+                                "instances": order,
+                                "master": master,
+                                "status": havip.status,
+                                "tags": dict(havip.tags),
+                            }
+                        ]
+                    }
+                }
+            }
+        )
+        self._finish(havip)  # what a seed cannot say (no master while holding instances)
+
+    def _finish(self, havip: HaVip) -> None:
+        backend, hid = self.backend, havip.ha_vip_id
+        now = havip_from_map(backend.get_havip(hid))
+        if now.master_instance_id != havip.master_instance_id:
+            backend.set_master(hid, havip.master_instance_id)
+        if now.status != havip.status:
+            backend.set_havip_status(hid, havip.status)
+        if now.tags != havip.tags:
+            backend.set_tags(hid, dict(havip.tags))
+
+
+class _HaVips(MutableMapping[str, HaVip]):
+    """The backend's HAVIPs as the function's model reads them; assigning one sets it."""
+
+    def __init__(self, vpc: FakeVpc) -> None:
+        self._vpc = vpc
+
+    def __getitem__(self, ha_vip_id: str) -> HaVip:
+        return havip_from_map(self._vpc.backend.get_havip(ha_vip_id))
+
+    def __setitem__(self, ha_vip_id: str, havip: HaVip) -> None:
+        if havip.ha_vip_id != ha_vip_id:
+            raise ValueError(f"havips[{ha_vip_id!r}] set to {havip.ha_vip_id}")
+        self._vpc._put(havip)
+
+    def __delitem__(self, ha_vip_id: str) -> None:
+        if ha_vip_id not in self._vpc.backend.havip_ids():
+            raise KeyError(ha_vip_id)
+        self._vpc.backend.delete_havip(ha_vip_id)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._vpc.backend.havip_ids())
+
+    def __len__(self) -> int:
+        return len(self._vpc.backend.havip_ids())
+
+
+class _Instances:
+    """What ECS knows, read from the backend's snapshot (only to list them)."""
+
+    def __init__(self, vpc: FakeVpc, kind: str) -> None:
+        self._vpc = vpc
+        self._kind = kind
+
+    def _get(self, instance_id: str) -> dict[str, Any]:
+        if not instance_id.startswith(("i-", "eni-")) or instance_kind(instance_id) != self._kind:
+            raise KeyError(instance_id)
+        return self._vpc.backend.get_instance(instance_id)
+
+    def _known(self, instance_id: str) -> bool:
+        try:
+            self._get(instance_id)
+        except KeyError:
+            return False
+        return True
+
+    def _ids(self) -> list[str]:
+        regions = self._vpc.backend.snapshot()["regions"].values()
+        return [str(i["id"]) for r in regions for i in r["instances"] if instance_kind(str(i["id"])) == self._kind]
+
+    def _check(self, instance_id: str) -> None:
+        if instance_kind(instance_id) != self._kind:
+            raise ValueError(f"{instance_id} is not an {self._kind}")
+
+
+class _Ecs(_Instances, MutableMapping[str, str]):
+    """ECS instance -> status. Setting an unknown instance creates it (in the fakes' vSwitch);
+    "Absent" (or `del`) releases it, which VpcBackend.delete_instance plays as the platform does:
+    every HAVIP holding it drops it at once, ENIs attached to it are detached."""
+
+    def __init__(self, vpc: FakeVpc) -> None:
+        super().__init__(vpc, "EcsInstance")
+
+    def __getitem__(self, instance_id: str) -> str:
+        return str(self._get(instance_id)["status"])
+
+    def __setitem__(self, instance_id: str, status: str) -> None:
+        self._check(instance_id)
+        backend = self._vpc.backend
+        if status == "Absent":
+            if self._known(instance_id):
+                backend.delete_instance(instance_id)
+        elif self._known(instance_id):
+            backend.set_instance_status(instance_id, status)
+        else:
+            backend.add_instance(instance_id, self._vpc.region, VSWITCH, status)
+
+    def __delitem__(self, instance_id: str) -> None:
+        self._get(instance_id)
+        self._vpc.backend.delete_instance(instance_id)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ids())
+
+    def __len__(self) -> int:
+        return len(self._ids())
+
+
+class _Enis(_Instances, MutableMapping[str, str | None]):
+    """ENI -> the ECS instance it is attached to (None: detached). Setting an unknown ENI creates
+    it; attaching to an instance ECS does not know creates that Running (an ENI is only ever
+    attached to an instance that exists), as `add` creates a HAVIP's instances."""
+
+    def __init__(self, vpc: FakeVpc) -> None:
+        super().__init__(vpc, "NetworkInterface")
+
+    def __getitem__(self, eni_id: str) -> str | None:
+        attached = self._get(eni_id).get("instance")
+        return str(attached) if attached else None
+
+    def __setitem__(self, eni_id: str, instance_id: str | None) -> None:
+        self._check(eni_id)
+        backend, region = self._vpc.backend, self._vpc.region
+        if instance_id is not None and instance_id not in self._vpc.ecs:
+            backend.add_instance(instance_id, region, VSWITCH)
+        if not self._known(eni_id):
+            backend.add_instance(eni_id, region, VSWITCH)
+        backend.attach_eni(eni_id, instance_id)
+
+    def __delitem__(self, eni_id: str) -> None:
+        self._get(eni_id)
+        self._vpc.backend.delete_instance(eni_id)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ids())
+
+    def __len__(self) -> int:
+        return len(self._ids())
 
 
 def pair(

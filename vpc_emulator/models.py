@@ -1038,6 +1038,39 @@ class VpcBackend:
             havip.master = instance_id
             self._record()
 
+    def unassociate_now(self, ha_vip_id: str, instance_id: str) -> None:
+        """Disassociate at once (no delay, no API rules): another actor's UnassociateHaVip that
+        has already completed. The master moves to the first remaining instance, as when the
+        API completes one; another instance's transition under way goes on."""
+        with self._lock:
+            self._tick()
+            havip = self._find_havip(ha_vip_id)
+            if instance_id not in havip.instances:
+                raise ValueError(f"{instance_id} is not associated with {ha_vip_id}")
+            ongoing = havip.pending
+            if ongoing is not None and ongoing.instance_id == instance_id:
+                ongoing = None  # its own transition is over with it
+            self._complete(havip, PendingOp("unassociate", instance_id, self._clock()))
+            if ongoing is not None:
+                havip.pending = ongoing
+                havip.status = "Unassociating" if ongoing.op == "unassociate" else "Associating"
+            self._record()
+
+    def set_havip_status(self, ha_vip_id: str, status: str) -> None:
+        """Set the HAVIP's status now, as a seed can (a HAVIP stuck Creating, say). A transition
+        under way is dropped unless the new status is the one it shows."""
+        if status not in HAVIP_STATUSES:
+            raise ValueError(f"unknown HAVIP status {status!r}")
+        with self._lock:
+            self._tick()
+            havip = self._find_havip(ha_vip_id)
+            pending = havip.pending
+            shown = {"unassociate": "Unassociating", "associate": "Associating"}
+            if pending is not None and shown[pending.op] != status:
+                havip.pending = None
+            havip.status = status
+            self._record()
+
     def delete_havip(self, ha_vip_id: str) -> None:
         """Release the HAVIP at once (someone deleted it)."""
         with self._lock:

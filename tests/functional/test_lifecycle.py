@@ -132,6 +132,7 @@ def test_a_person_who_made_the_pair_whole_is_not_fought(fake_vpc: FakeVpc, clock
             + tuple(record.up_tag(MASTER, wall.now - 600).items()),
         )
     )
+    fake_vpc.ecs[MASTER] = "Running"  # the node we removed, up again for 600 s
     run(TIMER, fake_vpc, clock, wall, HAVIP_FAILBACK="standby", HAVIP_FAILBACK_HOLD_SECONDS="0")
     # THEN the old node is not added on top, and its record entry is dropped
     assert mutations(fake_vpc) == []
@@ -147,8 +148,6 @@ def test_a_reconcile_catches_the_failover_an_event_missed(fake_vpc: FakeVpc, clo
     assert r["eventId"].startswith("reconcile:")
     # the same situation on the next run gets the same ClientToken (a retry of one incident)
     token = r["clientToken"]
-    fake_vpc.add(pair())
-    fake_vpc.tokens.clear()
     fake_vpc.havips[HAVIP] = pair()  # the situation as it was (no record)
     again = run(TIMER, fake_vpc, clock, wall)
     assert again["results"][0]["clientToken"] == token
@@ -230,6 +229,7 @@ def test_a_recovery_signal_checks_failback_at_once(fake_vpc: FakeVpc, clock: Fak
             tags=tuple(record.removal_tags(MASTER, wall.now - 900, 2, forced=True).items()),
         )
     )
+    fake_vpc.ecs[MASTER] = "Running"  # the node we removed, up again
     event = json.dumps({"type": "havip.health", "instanceId": MASTER, "healthy": True, "id": "ok-1"}).encode()
     result = run(event, fake_vpc, clock, wall, HAVIP_FAILBACK="standby", HAVIP_FAILBACK_HOLD_SECONDS="0")
     # hold 0: the first sight of it Running starts and ends the hold in the same reconcile? No:
@@ -259,6 +259,7 @@ def test_a_healthy_check_in_dry_run_plans_the_failback_and_changes_nothing(
 ) -> None:
     tagged = record.removal_tags(MASTER, wall.now - 900, 2, forced=True) | record.up_tag(MASTER, wall.now - 600)
     fake_vpc.add(pair().__class__(HAVIP, "InUse", (STANDBY,), STANDBY, "EcsInstance", tags=tuple(tagged.items())))
+    fake_vpc.ecs[MASTER] = "Running"  # the node we removed, up again
     event = json.dumps(
         {"type": "havip.health", "instanceId": MASTER, "healthy": True, "id": "ok-2", "dryRun": True}
     ).encode()
@@ -274,6 +275,7 @@ def test_a_dry_run_recovery_never_fails_a_dead_master_over_either(
     tagged = record.removal_tags("i-bp1third0000000001", wall.now - 900, 3, forced=False)
     fake_vpc.add(replace(pair(), tags=tuple(tagged.items())))
     fake_vpc.ecs[MASTER] = "Stopped"
+    fake_vpc.ecs["i-bp1third0000000001"] = "Running"  # the node we removed, healthy again
     event = json.dumps(
         {"type": "havip.health", "instanceId": "i-bp1third0000000001", "healthy": True, "id": "ok-3", "dryRun": True}
     ).encode()

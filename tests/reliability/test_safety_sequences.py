@@ -105,6 +105,8 @@ class World:
     tokens: dict[str, set[str]] = field(default_factory=dict)  # "event id|instance" (an incident) -> tokens
     ordered: set[str] = field(default_factory=set)  # client tokens of a person's orders
     removed_by_us: set[str] = field(default_factory=set)
+    released: set[str] = field(default_factory=set)  # instances ECS no longer knows
+    accepted: set[str] = field(default_factory=set)  # ClientTokens of UnassociateHaVip calls the API accepted
     held_most: int = 2
 
 
@@ -115,10 +117,11 @@ def _watch(world: World) -> None:
     real_associate = vpc.associate_ha_vip
 
     def unassociate(region_id: str, ha_vip_id: str, instance_id: str, **kw: Any) -> str:
-        before_calls = len(vpc.calls)
         request_id = real_unassociate(region_id, ha_vip_id, instance_id, **kw)
         h = vpc.havips[ha_vip_id]
-        fresh = kw["client_token"] not in {c.params.get("token") for c in vpc.calls[:before_calls]}
+        # not a replay of a call the API accepted before (an attempt refused, e.g. throttled, is none)
+        fresh = kw["client_token"] not in world.accepted
+        world.accepted.add(kw["client_token"])
         if fresh and h.status == "Unassociating":
             world.removed_by_us.add(instance_id)
             others = [i for i in h.associated_instances if i != instance_id]
@@ -129,7 +132,7 @@ def _watch(world: World) -> None:
             if (
                 others
                 and kw["client_token"] not in world.ordered
-                and not any(vpc.ecs.get(i, "Running") == "Running" for i in others)
+                and not any(vpc.ecs.get(i) == "Running" for i in others)
             ):
                 world.violations.append(f"(2) {instance_id} taken off while no other node was Running: {vpc.ecs}")
         return request_id
@@ -174,16 +177,14 @@ def _health(node: str, incident: int) -> dict[str, Any]:
 
 
 def _settle(world: World) -> None:
-    world.clock.now += 10.0
+    world.clock.now += 10.0  # the backend applies what is due on the next read
     world.wall[0] += 10.0
-    world.vpc._tick()
 
 
 def _apply(world: World, step: Step) -> None:
     vpc = world.vpc
     world.clock.now += step.advance
     world.wall[0] += step.advance
-    vpc._tick()
     for action in step.throttles:
         vpc.fail_next(action, THROTTLE)
     if step.kind == "fail":
@@ -218,7 +219,21 @@ def _apply(world: World, step: Step) -> None:
             if len(vpc.mutations()) != before:
                 world.violations.append("(5) a second reconcile with nothing changed made a mutating call")
     elif step.kind == "ecs":
-        vpc.ecs[step.nodes[0]] = step.status
+        node = step.nodes[0]
+        if node in world.released:
+            return  # a released instance never comes back (ECS never reuses an id)
+        if step.status == "Absent":
+            # The platform drops a released instance from the HAVIP at once: another actor's removal.
+            world.released.add(node)
+            if node in vpc.havips[HAVIP].associated_instances:
+                world.actor_removed_at = world.clock.now
+                vpc.ecs[node] = step.status
+                left = vpc.havips[HAVIP]
+                # emptied by the release, or by it and the removal of the last other node under way
+                last_going = left.status == "Unassociating" and len(left.associated_instances) == 1
+                world.excused_empty = world.excused_empty or not left.associated_instances or last_going
+                return
+        vpc.ecs[node] = step.status
     else:
         node = step.nodes[0]
 
@@ -233,7 +248,12 @@ def _apply(world: World, step: Step) -> None:
                 # the actor emptied it itself, or raced our call (between our look and it)
                 world.excused_empty = world.excused_empty or step.race or not rest
                 world.actor_removed_at = v.clock.now
-            elif step.kind == "actor-add" and node not in h.associated_instances and len(h.associated_instances) < 2:
+            elif (
+                step.kind == "actor-add"
+                and node not in h.associated_instances
+                and len(h.associated_instances) < v.limit
+                and v.ecs.get(node) in ("Running", "Stopped")  # what AssociateHaVip takes
+            ):
                 v.havips[HAVIP] = replace(h, associated_instances=(*h.associated_instances, node))
 
         if step.race:
@@ -282,12 +302,12 @@ def test_safety_holds_over_random_sequences(lag: float, settle: float, sequence:
     clock = FakeClock()
     vpc = FakeVpc(clock, lag=lag, settle=settle)
     vpc.add(pair())
+    vpc.ecs[THIRD] = "Running"  # a third instance in the vSwitch, on no HAVIP
     world = World(clock, vpc)
     _watch(world)
     for step in sequence:
         _apply(world, step)
     clock.now += 60
-    vpc._tick()
     final = vpc.havips[HAVIP]
     if not final.associated_instances and not world.excused_empty:
         world.violations.append("(1) the HAVIP ended with no node")
