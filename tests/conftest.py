@@ -18,6 +18,8 @@ EVENTS = ROOT / "events"
 CALLBACK_TOKEN = "demo-callback-token"
 # The record key every test deployment uses (a deployed function refuses to run without one).
 RECORD_KEY = "test-record-key-0123456789abcdef-0123456789"
+# What every test's function environment starts from.
+BASE_ENV = {"FC_REGION": "cn-hangzhou", "HAVIP_RECORD_KEY": RECORD_KEY}
 
 
 def event_bytes(name: str) -> bytes:

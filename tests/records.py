@@ -29,4 +29,3 @@ def removed(
 
 def forced(ha_vip_id: str, node: str, *, at: float) -> tuple[str, str]:
     return record.forced_tag(KEY, ha_vip_id, Forced(float(int(at)), node))
-

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from .ids import instance_type_of
-from .model import HaVip, Intent, Reason, Signal, SignalState
+from .model import HaVip, Intent, IntentKind, Reason, Signal, SignalState
 from .record import CLOCK_SKEW, Record, Removal, iso, left_digest
 
 # act: make the intent's call; gather: read the evidence (record, ECS) for this view, then decide
@@ -237,7 +237,7 @@ def _add(
 
 # ---- the reconciler's plan: what a managed HAVIP needs, from its view, its record and ECS -----
 
-PlanKind = Literal["remove", "add", "confirm", "mark-up", "mark-down", "forget"]
+PlanKind = Literal["failover", "failback", "confirm", "mark-up", "mark-down", "forget"]
 PlanReason = Literal[
     "master-stopped",
     "master-stopping",
@@ -255,7 +255,8 @@ MASTER_DOWN: Mapping[str, PlanReason] = {
     "Stopping": "master-stopping",
     "Absent": "master-absent",
 }
-CHANGES: frozenset[PlanKind] = frozenset({"remove", "add"})  # the rest only keep the record true
+# The plans that change a HAVIP, and the intent each becomes; the rest only keep the record true.
+CHANGES: Mapping[PlanKind, IntentKind] = {"failover": "remove", "failback": "add"}
 
 
 @dataclass(frozen=True)
@@ -300,7 +301,7 @@ def assess(
     master_status = ecs.get(master, "Absent") if master else ""
     if calm and master and master_status in MASTER_DOWN:
         if any(ecs.get(n) == RUNNING for n in nodes if n != master):
-            plans.append(Plan("remove", master, MASTER_DOWN[master_status]))
+            plans.append(Plan("failover", master, MASTER_DOWN[master_status]))
         else:
             waiting.append(f"the master {master} is {master_status} but no other node is Running: kept")
     expected = max([2, *(r.held for r in record.removals.values())])
@@ -352,10 +353,10 @@ def assess(
                 f"{taken} is Running, but the HAVIP no longer holds the nodes its removal left: "
                 "associate it by hand (AssociateHaVip) if it should return"
             )
-        elif not calm or any(p.kind == "remove" for p in plans):
+        elif not calm or any(p.kind == "failover" for p in plans):
             waiting.append(f"{node} waits for the HAVIP to settle before it is re-associated")
         else:
-            plans.append(Plan("add", node, "failback-standby"))
+            plans.append(Plan("failback", node, "failback-standby"))
             projected.add(node)
             later.pop()
     degraded = len(nodes) < expected

@@ -185,7 +185,7 @@ class Reconciler:
     def _intent(self, region: str, pair: PairReport, plan: Plan) -> Intent:
         h = pair.havip
         status = pair.ecs.get(plan.node, "Absent")
-        if plan.kind == "remove":
+        if CHANGES[plan.kind] == "remove":
             return Intent(
                 kind="remove",
                 region_id=region,

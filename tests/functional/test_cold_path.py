@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.conftest import BASE_ENV
+
 ROOT = Path(__file__).resolve().parents[2]
 
 PROBE = """
@@ -32,7 +34,7 @@ def test_sdk_is_imported_by_the_initializer_not_by_import_or_a_recovery() -> Non
         text=True,
         timeout=60,
         check=True,
-        env={"FC_REGION": "cn-hangzhou", "PATH": "/usr/bin:/bin"},
+        env={**BASE_ENV, "PATH": "/usr/bin:/bin"},
     )
     seen = json.loads(done.stdout.strip().splitlines()[-1])
     assert seen == {"import": False, "recovery": False, "ok": True, "initialize": True, "generated_client": False}

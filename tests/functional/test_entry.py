@@ -12,13 +12,13 @@ import pytest
 from havip_failover.entry import budget_seconds, invoke
 from havip_failover.fc_context import Fc310Context, Fc312Context, FcFunction
 from havip_failover.vpc import VpcError
-from tests.conftest import CALLBACK_TOKEN, manual
+from tests.conftest import BASE_ENV, CALLBACK_TOKEN, manual
 from tests.fakes import FakeClock, FakeVpc, pair
 
 MASTER = "i-bp1master000000001"
 STANDBY = "i-bp1standby00000001"
 HAVIP = "havip-bp1pair0000000001"
-ENV = {"FC_REGION": "cn-hangzhou"}
+ENV = dict(BASE_ENV)
 
 
 def health(instance_id: str, event_id: str = "probe-1", **extra: Any) -> bytes:

@@ -13,8 +13,9 @@ import pytest
 from havip_failover import record
 from havip_failover.entry import inspect, invoke
 from havip_failover.fc_context import Fc310Context
-from tests.conftest import manual
+from tests.conftest import BASE_ENV, manual
 from tests.fakes import FakeClock, FakeVpc, pair
+from tests.records import KEY, forced, removed
 
 MASTER = "i-bp1master000000001"
 STANDBY = "i-bp1standby00000001"
@@ -36,7 +37,7 @@ def wall() -> Wall:
 
 
 def run(event: bytes, vpc: FakeVpc, clock: FakeClock, wall: Wall, **env: str) -> Any:
-    full = {"FC_REGION": "cn-hangzhou", "HAVIP_IDS": HAVIP, **env}
+    full = {**BASE_ENV, "HAVIP_IDS": HAVIP, **env}
     return invoke(event, Fc310Context(request_id="req-fc-1"), env=full, vpc=vpc, clock=clock, wall=wall)
 
 
@@ -48,6 +49,11 @@ def tags(vpc: FakeVpc) -> dict[str, str]:
     return dict(vpc.havips[HAVIP].tags)
 
 
+def entries(vpc: FakeVpc, wall: Wall) -> record.Record:
+    """The record as the function reads it (signed entries only)."""
+    return record.parse(vpc.havips[HAVIP].tags, HAVIP, KEY, wall.now)
+
+
 def test_fail_fence_recover_restore(fake_vpc: FakeVpc, clock: FakeClock, wall: Wall) -> None:
     fake_vpc.add(pair())
     env = {"HAVIP_FAILBACK": "standby", "HAVIP_FAILBACK_HOLD_SECONDS": "300"}
@@ -55,8 +61,10 @@ def test_fail_fence_recover_restore(fake_vpc: FakeVpc, clock: FakeClock, wall: W
     fake_vpc.ecs[MASTER] = "Stopped"
     fenced = run(manual(HaVipId=HAVIP, InstanceId=MASTER), fake_vpc, clock, wall, **env)
     assert fenced["results"][0]["outcome"] == "unassociated"
-    assert tags(fake_vpc)[record.REMOVED + MASTER] == f"{int(wall.now)}/2"
-    assert tags(fake_vpc)[record.FORCED] == str(int(wall.now))
+    seen = entries(fake_vpc, wall)
+    removal = seen.removals[MASTER]
+    assert (removal.state, removal.at, removal.held, removal.up_since) == ("removed", wall.now, 2, None)
+    assert seen.forced == record.Forced(wall.now, MASTER) and seen.ignored == ()
     # 2. a reconcile while it is down: degraded, nothing called
     wall.now += 60
     before = len(fake_vpc.calls)
@@ -69,7 +77,7 @@ def test_fail_fence_recover_restore(fake_vpc: FakeVpc, clock: FakeClock, wall: W
     wall.now += 60
     up = run(TIMER, fake_vpc, clock, wall, **env)
     assert mutations(fake_vpc, before) == []
-    assert tags(fake_vpc)[record.UP + MASTER] == str(int(wall.now))
+    assert entries(fake_vpc, wall).removals[MASTER].up_since == wall.now
     assert up["pairs"][0]["plan"] == [{"action": "mark-up", "node": MASTER, "reason": "running-again"}]
     # 4. before the hold is over: still nothing
     wall.now += 299
@@ -82,7 +90,9 @@ def test_fail_fence_recover_restore(fake_vpc: FakeVpc, clock: FakeClock, wall: W
     assert (r["outcome"], r["reason"], r["force"], r["instanceId"]) == ("associated", "failback-standby", False, MASTER)
     assert fake_vpc.havips[HAVIP].associated_instances == (STANDBY, MASTER)
     assert fake_vpc.havips[HAVIP].master_instance_id == STANDBY  # never forced back to master
-    assert not any(k.startswith((record.REMOVED, record.UP)) for k in tags(fake_vpc))
+    assert not any(k.startswith(record.REMOVED) for k in tags(fake_vpc))
+    # the report shows the pair as it is after the failback: whole
+    assert restored["degraded"] == [] and restored["pairs"][0]["nodes"] == [STANDBY, MASTER]
     # 6. nothing more to do: a reconcile calls nothing that changes anything
     after = len(fake_vpc.calls)
     calm = run(TIMER, fake_vpc, clock, wall, **env)
@@ -99,7 +109,7 @@ def test_failback_is_off_by_default(fake_vpc: FakeVpc, clock: FakeClock, wall: W
         (STANDBY,),
         STANDBY,
         "EcsInstance",
-        tags=tuple(record.removal_tags(MASTER, 1.0, 2, forced=True).items()),
+        tags=(removed(HAVIP, MASTER, at=wall.now - 900, left=[STANDBY]),),
     )
     result = run(TIMER, fake_vpc, clock, wall, HAVIP_FAILBACK_HOLD_SECONDS="0")
     assert mutations(fake_vpc) == []
@@ -128,15 +138,14 @@ def test_a_person_who_made_the_pair_whole_is_not_fought(fake_vpc: FakeVpc, clock
             (STANDBY, new),
             STANDBY,
             "EcsInstance",
-            tags=tuple(record.removal_tags(MASTER, wall.now - 900, 2, forced=True).items())
-            + tuple(record.up_tag(MASTER, wall.now - 600).items()),
+            tags=(removed(HAVIP, MASTER, at=wall.now - 900, left=[STANDBY], up_since=wall.now - 600),),
         )
     )
     fake_vpc.ecs[MASTER] = "Running"  # the node we removed, up again for 600 s
     run(TIMER, fake_vpc, clock, wall, HAVIP_FAILBACK="standby", HAVIP_FAILBACK_HOLD_SECONDS="0")
     # THEN the old node is not added on top, and its record entry is dropped
     assert mutations(fake_vpc) == []
-    assert not any(k.startswith((record.REMOVED, record.UP)) for k in tags(fake_vpc))
+    assert not any(k.startswith(record.REMOVED) for k in tags(fake_vpc))
 
 
 def test_a_reconcile_catches_the_failover_an_event_missed(fake_vpc: FakeVpc, clock: FakeClock, wall: Wall) -> None:
@@ -168,9 +177,7 @@ def test_a_reconcile_never_fails_over_to_a_node_that_is_not_running(
 def test_nothing_managed_touches_nothing_and_says_why(fake_vpc: FakeVpc, clock: FakeClock, wall: Wall) -> None:
     fake_vpc.add(pair())
     fake_vpc.ecs[MASTER] = "Stopped"
-    result = invoke(
-        TIMER, Fc310Context(request_id="r"), env={"FC_REGION": "cn-hangzhou"}, vpc=fake_vpc, clock=clock, wall=wall
-    )
+    result = invoke(TIMER, Fc310Context(request_id="r"), env=dict(BASE_ENV), vpc=fake_vpc, clock=clock, wall=wall)
     assert fake_vpc.calls == []
     assert "HAVIP_IDS" in result["note"] and "HAVIP_TAG" in result["note"]
 
@@ -180,7 +187,7 @@ def test_havips_are_opted_in_by_tag(fake_vpc: FakeVpc, clock: FakeClock, wall: W
     tagged = pair()
     fake_vpc.add(tagged.__class__(**{**tagged.__dict__, "tags": (("ha", "db"),)}))
     fake_vpc.ecs.update({MASTER: "Stopped", "i-m1": "Stopped"})
-    env = {"FC_REGION": "cn-hangzhou", "HAVIP_TAG": "ha=db"}
+    env = {**BASE_ENV, "HAVIP_TAG": "ha=db"}
     result = invoke(TIMER, Fc310Context(request_id="r"), env=env, vpc=fake_vpc, clock=clock, wall=wall)
     assert [r["haVipId"] for r in result["results"]] == [HAVIP]
     assert "i-m1" in fake_vpc.havips["havip-untagged"].associated_instances
@@ -188,9 +195,7 @@ def test_havips_are_opted_in_by_tag(fake_vpc: FakeVpc, clock: FakeClock, wall: W
 
 def test_cooldown_holds_the_next_automatic_forced_removal(fake_vpc: FakeVpc, clock: FakeClock, wall: Wall) -> None:
     fake_vpc.add(pair())
-    fake_vpc.havips[HAVIP] = pair().__class__(
-        **{**pair().__dict__, "tags": tuple(record.removal_tags("i-bp1old", wall.now - 100, 2, forced=True).items())}
-    )
+    fake_vpc.havips[HAVIP] = replace(pair(), tags=(forced(HAVIP, "i-bp1old", at=wall.now - 100),))
     result = run(manual(HaVipId=HAVIP, InstanceId=MASTER), fake_vpc, clock, wall)
     assert (result["results"][0]["outcome"], result["results"][0]["reason"]) == ("skipped", "cooldown")
     assert mutations(fake_vpc) == []
@@ -200,14 +205,12 @@ def test_cooldown_holds_the_next_automatic_forced_removal(fake_vpc: FakeVpc, clo
 
 
 def test_cooldown_ends_and_can_be_switched_off(fake_vpc: FakeVpc, clock: FakeClock, wall: Wall) -> None:
-    tagged = pair().__class__(
-        **{**pair().__dict__, "tags": tuple(record.removal_tags("i-bp1old", wall.now - 301, 2, forced=True).items())}
-    )
+    tagged = replace(pair(), tags=(forced(HAVIP, "i-bp1old", at=wall.now - 301),))
     fake_vpc.add(tagged)
     assert (
         run(manual(HaVipId=HAVIP, InstanceId=MASTER), fake_vpc, clock, wall)["results"][0]["outcome"] == "unassociated"
     )
-    fake_vpc.add(pair().__class__(**{**tagged.__dict__, "tags": ((record.FORCED, str(int(wall.now))),)}))
+    fake_vpc.havips[HAVIP] = replace(tagged, tags=(forced(HAVIP, "i-bp1old", at=wall.now),))
     off = run(
         manual(HaVipId=HAVIP, InstanceId=MASTER, ClientToken="second-incident"),
         fake_vpc,
@@ -226,17 +229,16 @@ def test_a_recovery_signal_checks_failback_at_once(fake_vpc: FakeVpc, clock: Fak
             (STANDBY,),
             STANDBY,
             "EcsInstance",
-            tags=tuple(record.removal_tags(MASTER, wall.now - 900, 2, forced=True).items()),
+            tags=(removed(HAVIP, MASTER, at=wall.now - 900, left=[STANDBY]),),
         )
     )
     fake_vpc.ecs[MASTER] = "Running"  # the node we removed, up again
     event = json.dumps({"type": "havip.health", "instanceId": MASTER, "healthy": True, "id": "ok-1"}).encode()
-    result = run(event, fake_vpc, clock, wall, HAVIP_FAILBACK="standby", HAVIP_FAILBACK_HOLD_SECONDS="0")
-    # hold 0: the first sight of it Running starts and ends the hold in the same reconcile? No:
-    # the hold is counted from a recorded sighting, so the first signal records it ...
-    assert tags(fake_vpc)[record.UP + MASTER] == str(int(wall.now))
+    # with a hold, the first sight of it Running starts the hold (recorded on the HAVIP) ...
+    run(event, fake_vpc, clock, wall, HAVIP_FAILBACK="standby", HAVIP_FAILBACK_HOLD_SECONDS="60")
+    assert entries(fake_vpc, wall).removals[MASTER].up_since == wall.now
     assert mutations(fake_vpc) == []
-    # ... and the next one (or the timer) restores it
+    # ... and a hold of 0 means no hold: the recovery signal restores it at once
     result = run(event, fake_vpc, clock, wall, HAVIP_FAILBACK="standby", HAVIP_FAILBACK_HOLD_SECONDS="0")
     assert [r["outcome"] for r in result["results"] if r["outcome"] == "associated"] == ["associated"]
     assert fake_vpc.havips[HAVIP].associated_instances == (STANDBY, MASTER)
@@ -245,7 +247,7 @@ def test_a_recovery_signal_checks_failback_at_once(fake_vpc: FakeVpc, clock: Fak
 def test_inspect_is_read_only(fake_vpc: FakeVpc, clock: FakeClock, wall: Wall) -> None:
     fake_vpc.add(pair())
     fake_vpc.ecs[MASTER] = "Stopped"
-    env = {"FC_REGION": "cn-hangzhou", "HAVIP_IDS": HAVIP, "HAVIP_FAILBACK": "standby"}
+    env = {**BASE_ENV, "HAVIP_IDS": HAVIP, "HAVIP_FAILBACK": "standby"}
     result = inspect(Fc310Context(request_id="r"), env=env, vpc=fake_vpc, clock=clock, wall=wall)
     assert {c.action for c in fake_vpc.calls} <= {"DescribeHaVips", "DescribeInstanceStatus", "ListTagResources"}
     (p,) = result["pairs"]
@@ -257,8 +259,8 @@ def test_inspect_is_read_only(fake_vpc: FakeVpc, clock: FakeClock, wall: Wall) -
 def test_a_healthy_check_in_dry_run_plans_the_failback_and_changes_nothing(
     fake_vpc: FakeVpc, clock: FakeClock, wall: Wall
 ) -> None:
-    tagged = record.removal_tags(MASTER, wall.now - 900, 2, forced=True) | record.up_tag(MASTER, wall.now - 600)
-    fake_vpc.add(pair().__class__(HAVIP, "InUse", (STANDBY,), STANDBY, "EcsInstance", tags=tuple(tagged.items())))
+    tagged = (removed(HAVIP, MASTER, at=wall.now - 900, left=[STANDBY], up_since=wall.now - 600),)
+    fake_vpc.add(pair().__class__(HAVIP, "InUse", (STANDBY,), STANDBY, "EcsInstance", tags=tagged))
     fake_vpc.ecs[MASTER] = "Running"  # the node we removed, up again
     event = json.dumps(
         {"type": "havip.health", "instanceId": MASTER, "healthy": True, "id": "ok-2", "dryRun": True}
@@ -272,8 +274,8 @@ def test_a_dry_run_recovery_never_fails_a_dead_master_over_either(
     fake_vpc: FakeVpc, clock: FakeClock, wall: Wall
 ) -> None:
     # the recovery's failback check reconciles the pair, whose master ECS shows Stopped
-    tagged = record.removal_tags("i-bp1third0000000001", wall.now - 900, 3, forced=False)
-    fake_vpc.add(replace(pair(), tags=tuple(tagged.items())))
+    tagged = removed(HAVIP, "i-bp1third0000000001", at=wall.now - 900, left=[MASTER, STANDBY])
+    fake_vpc.add(replace(pair(), tags=(tagged,)))
     fake_vpc.ecs[MASTER] = "Stopped"
     fake_vpc.ecs["i-bp1third0000000001"] = "Running"  # the node we removed, healthy again
     event = json.dumps(

@@ -14,7 +14,7 @@ import pytest
 from havip_failover.entry import invoke
 from havip_failover.fc_context import Fc310Context
 from havip_failover.local_http import LocalTrigger, build_event, canonical_header_key, response_of
-from tests.conftest import CALLBACK_TOKEN
+from tests.conftest import BASE_ENV, CALLBACK_TOKEN
 from tests.fakes import FakeClock, FakeVpc, pair
 
 MASTER = "i-bp1master000000001"
@@ -178,7 +178,7 @@ def test_the_real_entry_answers_through_it(lines: list[str], monkeypatch: pytest
     # GIVEN the entry with an in-memory pair behind the local trigger
     vpc = FakeVpc(FakeClock())
     vpc.add(pair())
-    env = {"FC_REGION": "cn-hangzhou", "HAVIP_CALLBACK_TOKEN": CALLBACK_TOKEN}
+    env = {**BASE_ENV, "HAVIP_CALLBACK_TOKEN": CALLBACK_TOKEN}
 
     def handler(event: bytes, context: Any) -> Any:
         return invoke(event, context, env=env, vpc=vpc, clock=vpc.clock)

@@ -10,18 +10,22 @@ from typing import Any
 
 import pytest
 
+from havip_failover.engine import Deadline, Engine, Policy
 from havip_failover.entry import invoke
-from havip_failover.failover import Deadline, Failover, Policy
 from havip_failover.fc_context import Fc310Context
 from havip_failover.model import Signal
+from havip_failover.record import RecordKey
+from havip_failover.resolve import Resolver
+from havip_failover.result import Report
 from havip_failover.vpc import VpcError
-from tests.conftest import manual
+from tests.conftest import BASE_ENV, RECORD_KEY, manual
 from tests.fakes import FakeClock, FakeVpc, pair
+from tests.records import removed
 
 MASTER = "i-bp1master000000001"
 STANDBY = "i-bp1standby00000001"
 HAVIP = "havip-bp1pair0000000001"
-ENV = {"FC_REGION": "cn-hangzhou"}
+ENV = dict(BASE_ENV)
 THROTTLED = VpcError("Throttling.User", "Request was denied due to user flow control.", http_status=400)
 
 
@@ -234,8 +238,17 @@ def test_a_persons_order_is_carried_out_with_the_survivors_reported(fake_vpc: Fa
 # ---- 5. stale events are not acted on -------------------------------------------------------
 
 
-def engine(vpc: FakeVpc, clock: FakeClock, now: float, max_age: float = 600.0) -> Failover:
-    return Failover(vpc, Policy(max_event_age=max_age), clock, Deadline(clock, 30), wall=lambda: now)
+class engine:
+    """Signals through the resolver and the engine, with nothing of the entry around them."""
+
+    def __init__(self, vpc: FakeVpc, clock: FakeClock, now: float, max_age: float = 600.0) -> None:
+        key = RecordKey(RECORD_KEY)
+        self.engine = Engine(vpc, Policy(), clock, Deadline(clock, 30), key=key, wall=lambda: now)
+        self.resolver = Resolver(self.engine, (), max_age)
+
+    def run(self, signals: list[tuple[Signal, str | None]]) -> list[Report]:
+        reports, intents = self.resolver.resolve(signals)
+        return reports + self.engine.drive(intents)
 
 
 @pytest.mark.parametrize(
@@ -282,14 +295,14 @@ def test_a_recent_removal_in_the_record_outweighs_a_describe_that_still_lists_it
     fake_vpc: FakeVpc, clock: FakeClock
 ) -> None:
     # another invocation took the standby off 10 s ago (its record says so); the describe lags
-    from havip_failover import record
-
     now = 1_800_000_000.0
-    fake_vpc.add(replace(pair(), tags=tuple(record.removal_tags(STANDBY, now - 10, 2, forced=False).items())))
+    fake_vpc.add(replace(pair(), tags=(removed(HAVIP, STANDBY, at=now - 10, left=[MASTER], state="removing"),)))
     signal = Signal("health-check", "c-9", MASTER, "failed", "x", ha_vip_id=HAVIP, event_time=now)
     (out,) = engine(fake_vpc, clock, now).run([(signal, "cn-hangzhou")])
     assert (out.outcome, out.reason) == ("skipped", "last-instance")
     # ... but one taken off long ago (a person put it back since) is no longer counted
-    fake_vpc.add(replace(pair(), tags=tuple(record.removal_tags(STANDBY, now - 3600, 2, forced=False).items())))
+    fake_vpc.havips[HAVIP] = replace(
+        pair(), tags=(removed(HAVIP, STANDBY, at=now - 3600, left=[MASTER], state="removing"),)
+    )
     (again,) = engine(fake_vpc, clock, now).run([(replace(signal, event_id="c-10"), "cn-hangzhou")])
     assert again.outcome == "unassociated"

@@ -16,11 +16,11 @@ import pytest
 from havip_failover.entry import invoke
 from havip_failover.fc_context import Fc310Context
 from havip_failover.samples import retime
-from tests.conftest import CALLBACK_TOKEN, EVENTS
+from tests.conftest import BASE_ENV, CALLBACK_TOKEN, EVENTS
 from tests.fakes import FakeClock, FakeVpc, pair
 
 EXPECTED: dict[str, Any] = json.loads((EVENTS / "expected.json").read_text(encoding="utf-8"))
-ENV = {"FC_REGION": "cn-hangzhou", "HAVIP_CALLBACK_TOKEN": CALLBACK_TOKEN}
+ENV = {**BASE_ENV, "HAVIP_CALLBACK_TOKEN": CALLBACK_TOKEN}
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

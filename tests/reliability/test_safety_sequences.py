@@ -32,6 +32,7 @@ from hypothesis import strategies as st
 from havip_failover.entry import invoke
 from havip_failover.fc_context import Fc310Context
 from havip_failover.vpc import VpcError
+from tests.conftest import BASE_ENV
 from tests.fakes import FakeClock, FakeVpc, pair
 from tests.reliability._gen import write_report
 
@@ -151,7 +152,7 @@ def _watch(world: World) -> None:
 
 def _run(world: World, event: bytes, wait: str = "5") -> Any:
     env = {
-        "FC_REGION": "cn-hangzhou",
+        **BASE_ENV,
         "HAVIP_IDS": HAVIP,
         "HAVIP_WAIT_SECONDS": wait,
         "HAVIP_FAILBACK": "standby",

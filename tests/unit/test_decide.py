@@ -287,12 +287,12 @@ def plan(havip: HaVip, record_: Record, ecs: dict[str, str] | None = None, **kw:
 
 
 def test_a_stopped_master_is_removed_when_another_node_runs() -> None:
-    assert plan(PAIR, NO_RECORD, {MASTER: "Stopped", STANDBY: "Running"}) == [("remove", MASTER, "master-stopped")]
+    assert plan(PAIR, NO_RECORD, {MASTER: "Stopped", STANDBY: "Running"}) == [("failover", MASTER, "master-stopped")]
     assert plan(PAIR, NO_RECORD, {MASTER: "Stopped", STANDBY: "Stopped"}) == []
 
 
 def test_a_hold_of_zero_means_no_hold() -> None:
-    assert plan(ALONE, rec(removal(MASTER)), failback="standby", hold=0) == [("add", MASTER, "failback-standby")]
+    assert plan(ALONE, rec(removal(MASTER)), failback="standby", hold=0) == [("failback", MASTER, "failback-standby")]
     assert plan(ALONE, rec(removal(MASTER)), failback="standby", hold=60) == [("mark-up", MASTER, "running-again")]
 
 
@@ -310,7 +310,7 @@ def test_three_nodes_are_restored_last_removed_first_to_three() -> None:
     first = removal(MASTER, at=NOW - 900, left=(STANDBY, THIRD))  # held 3
     second = removal(STANDBY, at=NOW - 600, left=(THIRD,))  # held 2
     planned = plan(trio_left, rec(first, second), failback="standby", hold=0)
-    assert planned == [("add", STANDBY, "failback-standby"), ("add", MASTER, "failback-standby")]
+    assert planned == [("failback", STANDBY, "failback-standby"), ("failback", MASTER, "failback-standby")]
     a = assess(havip=trio_left, record=rec(first, second), ecs=RUNNING, now=NOW, failback="standby", hold=0)
     assert a.expected_nodes == 3 and a.degraded
 

@@ -11,6 +11,7 @@ from havip_failover.entry import invoke
 from havip_failover.fc_context import Fc310Context
 from havip_failover.model import BadEvent, ParseOptions
 from havip_failover.sources import parse_event
+from tests.conftest import BASE_ENV
 from tests.fakes import FakeClock, FakeVpc, pair
 
 MASTER = "i-bp1master000000001"
@@ -44,7 +45,7 @@ def test_a_misspelt_dry_run_is_rejected_not_ignored() -> None:
 
 def test_a_dry_run_health_check_plans_and_never_mutates(fake_vpc: FakeVpc, clock: FakeClock) -> None:
     fake_vpc.add(pair())
-    result = invoke(check(dryRun=True), Fc310Context(), env={"FC_REGION": "cn-hangzhou"}, vpc=fake_vpc, clock=clock)
+    result = invoke(check(dryRun=True), Fc310Context(), env=dict(BASE_ENV), vpc=fake_vpc, clock=clock)
     assert result["dryRun"] is True
     assert [(r["outcome"], r["reason"]) for r in result["results"]] == [("planned", "master-failed")]
     assert [c.action for c in fake_vpc.calls if c.action == "UnassociateHaVip"] == []
@@ -53,5 +54,5 @@ def test_a_dry_run_health_check_plans_and_never_mutates(fake_vpc: FakeVpc, clock
 
 def test_the_same_check_without_dry_run_acts(fake_vpc: FakeVpc, clock: FakeClock) -> None:
     fake_vpc.add(pair())
-    result = invoke(check(), Fc310Context(), env={"FC_REGION": "cn-hangzhou"}, vpc=fake_vpc, clock=clock)
+    result = invoke(check(), Fc310Context(), env=dict(BASE_ENV), vpc=fake_vpc, clock=clock)
     assert [r["outcome"] for r in result["results"]] == ["unassociated"]
