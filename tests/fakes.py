@@ -224,7 +224,10 @@ class FakeVpc:
         client_token: str,
         timeout: float = 5.0,
     ) -> str:
-        request_id = self._serve("AssociateHaVip", {"havip": ha_vip_id, "instance": instance_id, "token": client_token})
+        request_id = self._serve(
+            "AssociateHaVip",
+            {"havip": ha_vip_id, "instance": instance_id, "type": instance_type, "token": client_token},
+        )
         with _translated(request_id):
             return self.backend.associate_ha_vip(
                 request_id,

@@ -129,11 +129,13 @@ class HavipFacts:
     ours: dict[tuple[IntentKind, str], Literal["accepted", "maybe"]] = field(default_factory=dict)
     master_claim: str | None = None
     last_answer_at: float = float("-inf")  # monotonic time our last mutating call was answered
+    answers: int = 0  # how many of our mutating calls on it were answered (or lost)
     last_view: View | None = None
     tags: dict[str, str | None] = field(default_factory=dict)  # record writes that landed (None: removed)
 
     def answered(self, at: float) -> None:
         self.last_answer_at = max(self.last_answer_at, at)
+        self.answers += 1
 
     def known(self, intent: Intent) -> Known:
         gone = frozenset(n for (kind, n) in self.ours if kind == "remove" and n != intent.node)
@@ -149,6 +151,7 @@ class Drive:
     token: str
     state: State = State.OBSERVE
     view: View | None = None
+    view_answers: int = 0  # how many of our calls on the HAVIP were answered when the view was taken
     evidence: Evidence | None = None  # read for the view at hand
     evidence_errors: dict[str, VpcError] = field(default_factory=dict)  # "record" / "ecs"
     decision: Decision | None = None
@@ -161,10 +164,11 @@ class Drive:
     removal: Removal | None = None  # the record entry our removal wrote
     forced_stamped: bool = False  # the cooldown's stamp is written
 
-    def observed(self, view: View) -> None:
+    def observed(self, view: View, answers: int) -> None:
         if self.report.before is None:
             self.report.before = view.havip
         self.view = view
+        self.view_answers = answers
         self.poll_from = view.taken_at
         self.spend()
 
@@ -282,7 +286,7 @@ class Engine:
                 with self.observer.watching(intent.region_id, intent.ha_vip_id):
                     drive = Drive(intent, report, token)
                     if seen is not None and not waited:  # after another delivery's drive, it is stale
-                        drive.observed(seen)
+                        drive.observed(seen, 0)  # taken by the driver: before any call of ours, at best
                         drive.state = State.DECIDE
                     while drive.state is not State.DONE:
                         drive.state = self._states[drive.state](drive)
@@ -304,14 +308,14 @@ class Engine:
             outcome = Outcome.PENDING if under_way else Outcome.FAILED
             return self._end(d, outcome, d.report.reason or "vpc-error", error=error_dict(cause))
         facts.last_view = view
-        d.observed(view)
+        d.observed(view, facts.answers)
         return State.DECIDE
 
     def _decide(self, d: Drive) -> State:
         i, r = d.intent, d.report
         facts = self.facts(i.region_id, i.ha_vip_id)
         assert d.view is not None
-        if d.view.taken_at < facts.last_answer_at:
+        if d.view_answers < facts.answers or d.view.taken_at < facts.last_answer_at:
             return State.OBSERVE  # never decide on a view older than our own last call's answer
         havip = d.view.havip
         r.after = havip

@@ -89,11 +89,17 @@ class LifecycleRun:
     error: dict[str, Any] | None = None  # the managed HAVIPs could not be read
 
 
-def situation_id(havip: HaVip, rec: Record, node: str, why: str) -> str:
+SITUATION_SECONDS = 3600  # a reconcile situation that lasts longer than this is a new incident
+
+
+def situation_id(havip: HaVip, rec: Record, node: str, why: str, now: float) -> str:
     """The same for every reconcile run of the same situation (so the same ClientToken), new once
-    anything the function did since changed it (the last forced removal, the nodes)."""
+    anything the function did since changed it (the last forced removal, the nodes) — and at
+    least every hour: if the same situation comes back (people undid the change and the record
+    with it), the API must not answer with an old call's replay instead of acting."""
     forced = str(int(rec.forced.at)) if rec.forced else ""
-    parts = [havip.ha_vip_id, node, why, forced, ",".join(sorted(havip.associated_instances))]
+    hour = str(int(now // SITUATION_SECONDS))
+    parts = [havip.ha_vip_id, node, why, forced, ",".join(sorted(havip.associated_instances)), hour]
     return "reconcile:" + hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
 
 
@@ -192,7 +198,7 @@ class Reconciler:
                 ha_vip_id=h.ha_vip_id,
                 node=plan.node,
                 source="reconcile",
-                incident=situation_id(h, pair.record, plan.node, plan.reason),
+                incident=situation_id(h, pair.record, plan.node, plan.reason, self.engine.wall()),
                 detail=f"reconcile: the master is {status} in ECS while another node is Running",
                 dry_run=self.policy.dry_run,
             )
