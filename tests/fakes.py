@@ -137,6 +137,24 @@ class FakeVpc:
         with self._lock:
             self._errors.setdefault(action, []).extend(errors)
 
+    def clear_faults(self) -> None:
+        """Drop every injected error and raced change not yet used."""
+        with self._lock:
+            self._errors.clear()
+            self._races.clear()
+
+    @contextmanager
+    def without_faults(self) -> Iterator[None]:
+        """Serve the calls made meanwhile with no injected error or raced change (those wait)."""
+        with self._lock:
+            errors, races = self._errors, self._races
+            self._errors, self._races = {}, {}
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._errors, self._races = errors, races
+
     def mutations(self) -> list[Call]:
         return [c for c in self.calls if c.action in ("UnassociateHaVip", "AssociateHaVip")]
 
