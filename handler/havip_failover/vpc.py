@@ -24,7 +24,10 @@ from .model import HaVip
 
 ErrorKind = Literal["transient", "permanent", "auth"]
 
-# DESIGN §1: retry these within the deadline.
+# Retried within the deadline: UnassociateHaVip's documented errors that a wait can clear
+# (a status in transition, an ENI look-up that failed, a server error), those the VPC API
+# is also seen to answer when busy (throttling, conflicts, locks), and network errors and
+# timeouts. Any other code is permanent (classify() below).
 TRANSIENT_CODES = frozenset(
     {
         "IncorrectHaVipStatus",

@@ -1,4 +1,4 @@
-"""Every row of DESIGN §4's decision table, plus the manual-Force and ENI rules."""
+"""Every row of the decision table (havip_failover/decide.py; docs/design.md), plus the manual-Force and ENI rules."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""FC's timer trigger (DESIGN §10.2): `{"triggerTime": "2026-12-01T03:00:00Z", "triggerName": "...",
-"payload": "<string>"}` -> a reconcile of every managed HAVIP. No signal: the reconcile is
-the decision without an event."""
+"""FC's timer trigger (its documented event format: events/README.md, [FC-TIMER]):
+`{"triggerTime": "2026-12-01T03:00:00Z", "triggerName": "...", "payload": "<string>"}` -> a
+reconcile of every managed HAVIP. No signal: the reconcile is the decision without an event."""
 
 from __future__ import annotations
 
