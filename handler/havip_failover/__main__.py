@@ -26,6 +26,7 @@ import signal
 import socket
 import ssl
 import sys
+import urllib.request
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
@@ -194,7 +195,9 @@ def preflight(env: Mapping[str, str], timeout: float = PREFLIGHT_SECONDS) -> str
     None when each answers (or none is configured: the public endpoints are left alone).
 
     One TCP connect (and TLS handshake for https) per endpoint: the SDK's own failure would
-    be a transient NetworkError, retried until the deadline, ending in an SSL trace."""
+    be a transient NetworkError, retried until the deadline. An endpoint reached through a
+    proxy (HTTP(S)_PROXY, not bypassed by NO_PROXY) is left to the SDK: a direct connect
+    proves nothing about it."""
     protocol = (env.get("HAVIP_VPC_PROTOCOL", "") or "https").strip().lower()
     checked: set[str] = set()
     for name in ("HAVIP_VPC_ENDPOINT", "HAVIP_ECS_ENDPOINT"):
@@ -203,6 +206,8 @@ def preflight(env: Mapping[str, str], timeout: float = PREFLIGHT_SECONDS) -> str
             continue
         checked.add(endpoint)
         host, _, port_text = endpoint.partition(":")
+        if protocol in urllib.request.getproxies() and not urllib.request.proxy_bypass(host):
+            continue
         port = int(port_text) if port_text else (443 if protocol == "https" else 80)
         where = f"{name}={endpoint} ({protocol}://{host}:{port})"
         try:

@@ -172,6 +172,18 @@ def test_a_closed_port_fails_at_once_and_asks_whether_the_emulator_runs(protocol
     assert "is it running" in done.stderr
 
 
+def test_an_endpoint_behind_a_proxy_is_left_to_the_sdk() -> None:
+    # A direct connect says nothing about an endpoint the SDK reaches through a proxy.
+    endpoint = f"127.0.0.1:{closed_port()}"
+    env = local_env(endpoint, HAVIP_WAIT_SECONDS="1", HTTP_PROXY=f"http://127.0.0.1:{closed_port()}", NO_PROXY="")
+    env.pop("no_proxy", None)
+    done = run_cli(env, "invoke", "events/manual-master.json", "--dry-run", timeout=30)
+    assert f"HAVIP_VPC_ENDPOINT={endpoint}" not in done.stderr  # no pre-flight verdict
+    assert done.returncode == 1, done.stderr + done.stdout  # the SDK's own failure, in the result
+    (result,) = last_json(done.stdout)["results"]
+    assert result["error"]["code"] == "NetworkError"
+
+
 def test_region_flag_wins_over_the_environment_as_its_help_says(emulator: EmulatorServer) -> None:
     def pairs(done: subprocess.CompletedProcess[str]) -> list[str]:
         assert done.returncode == 0, done.stderr
