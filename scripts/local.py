@@ -67,8 +67,9 @@ def local_environment(caller: Mapping[str, str], settings: Mapping[str, str]) ->
 def probe(host: str, port: int, timeout: float = 2.0) -> str:
     """ "emulator" (the VPC emulator answers), "nothing" (nothing listens there) or "other"."""
     url = f"http://{host}:{port}/_emulator/health"
+    direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via an HTTP(S)_PROXY
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # (a fixed http:// URL)
+        with direct.open(url, timeout=timeout) as response:
             body = json.loads(response.read() or b"null")
     except urllib.error.HTTPError:
         return "other"

@@ -26,8 +26,13 @@ def cli(emulator: EmulatorServer, *args: str, runtime: str = "python3.10") -> su
 
 
 def local_env(endpoint: str, **settings: str) -> dict[str, str]:
-    """The caller's environment less any HAVIP_/ALIBABA_CLOUD_/FC_ setting, pointed at `endpoint`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HAVIP_", "ALIBABA_CLOUD_", "FC_"))}
+    """The caller's environment less any HAVIP_/ALIBABA_CLOUD_/FC_ setting (and proxy: the
+    pre-flight leaves a proxied endpoint alone), pointed at `endpoint`."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("HAVIP_", "ALIBABA_CLOUD_", "FC_")) and not k.lower().endswith("_proxy")
+    }
     return env | {
         "HAVIP_VPC_ENDPOINT": endpoint,
         "HAVIP_ECS_ENDPOINT": endpoint,

@@ -74,8 +74,13 @@ class Checkout:
         return ["make", "--no-print-directory", f"VENV={sys.prefix}", f"PY_DEFAULT={sys.executable}", *args]
 
     def env(self, **extra: str) -> dict[str, str]:
-        # The caller's environment, with settings that must NOT reach a local run.
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("HAVIP_", "ALIBABA_CLOUD_", "FC_"))}
+        # The caller's environment (less proxies: only direct connections to 127.0.0.1 here),
+        # with settings that must NOT reach a local run.
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("HAVIP_", "ALIBABA_CLOUD_", "FC_")) and not k.lower().endswith("_proxy")
+        }
         env |= {
             "HAVIP_VPC_ENDPOINT": "vpc-vpc.cn-shanghai.aliyuncs.com",
             "HAVIP_VPC_PROTOCOL": "https",
