@@ -61,6 +61,10 @@ def read_env_file(path: Path) -> dict[str, str]:
 def local_environment(caller: Mapping[str, str], settings: Mapping[str, str]) -> dict[str, str]:
     env = {k: v for k, v in caller.items() if not k.startswith(CALLER_PREFIXES)}
     env.update(settings)
+    # A proxy of the caller's must not carry the calls to the emulator on this machine.
+    if any(k.lower().endswith("_proxy") and k.lower() != "no_proxy" for k in caller):
+        for key in ("NO_PROXY", "no_proxy"):
+            env[key] = ",".join(filter(None, [caller.get(key, ""), *LOCAL_HOSTS]))
     return env
 
 
