@@ -13,7 +13,10 @@
 # so a 3.12 pip building for 3.10 would leave a dependency out. The dependencies are cached
 # in build/deps/<hash of requirements, runtime, platform> and reused while unchanged; the
 # staging directory is build/package/; the zip is deterministic (sorted entries, fixed
-# timestamps), so an unchanged package has the same checksum and fc3 skips its upload.
+# timestamps and permissions, reproducible byte code), so an unchanged tree gives the same
+# checksum (tests/deploy/test_package.py builds twice) and fc3 skips the upload. (The pins
+# of handler/requirements.txt are direct only: a fresh build/deps on another day may
+# resolve a newer transitive dependency, and so another checksum.)
 # It carries byte code (see below), compiled by the runtime's own Python.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -78,8 +81,12 @@ cp -a "$deps"/. "$stage"/
 
 # Byte code, compiled here by the runtime's Python: FC's code directory is read-only, so
 # without it every cold start compiles the SDK from source (about a second of outage).
-# unchecked-hash: loaded without looking at the sources' timestamps, and reproducible.
-"$py" -m compileall -q -j 0 --invalidation-mode unchecked-hash "$stage" >/dev/null
+# Reproducible byte for byte: unchecked-hash (no source timestamp in the header; loaded
+# without looking at the sources), PYTHONHASHSEED=0 (marshal writes a set or frozenset
+# constant in hash order, which a random seed changes run to run) and one process (-j 1:
+# marshal's back-references depend on what the compiling process has seen before, so a
+# pool handing files to workers in varying order gives varying .pyc files). ~3 s here.
+PYTHONHASHSEED=0 "$py" -m compileall -q -j 1 --invalidation-mode unchecked-hash "$stage" >/dev/null
 
 "$py" - "$stage" dist/havip-failover.zip <<'PY'
 import os, stat, sys, zipfile

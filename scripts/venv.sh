@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Usage: scripts/venv.sh PYTHON -> prints the path of a ready virtual environment for it.
 # Creates .venv-X.Y from nothing, installs runtime + dev requirements, and puts handler/
-# and the checkout on its path. Re-runs only when a requirements file changed.
+# and the checkout on its path. Re-runs only when a requirements file changed. Links .venv
+# to the default interpreter's environment.
 set -eu
 py=$1
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,5 +23,14 @@ if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; 
   site=$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
   printf '%s\n%s\n' "$top/handler" "$top" > "$site/havip-failover-dev.pth"
   echo "$want" > "$stamp"
+fi
+# .venv: one name, whatever the version, for the default interpreter's environment (the
+# first of scripts/pythons.sh), for commands typed by hand: .venv/bin/python -m havip_failover.
+# Never over a .venv of the user's own (a directory, not our link).
+if [ ! -e "$top/.venv" ] || [ -L "$top/.venv" ]; then
+  default=$("$top/scripts/pythons.sh" 2>/dev/null | head -n1)
+  if [ -n "$default" ] && [ "$("$default" -c 'import sys; print("%d.%d" % sys.version_info[:2])')" = "$ver" ]; then
+    [ "$(readlink "$top/.venv" 2>/dev/null)" = ".venv-$ver" ] || ln -sfn ".venv-$ver" "$top/.venv"
+  fi
 fi
 echo "$venv"

@@ -886,7 +886,8 @@ class VpcBackend:
             self._record()
 
     def delete_instance(self, instance_id: str) -> list[str]:
-        """Release an ECS instance or ENI as the platform does (DESIGN §10.1): it leaves ECS
+        """Release an ECS instance or ENI as the platform does (the HAVIP documentation: a deleted
+        instance or ENI is disassociated by the platform itself): it leaves ECS
         (DescribeInstanceStatus no longer lists it), every HAVIP it was in disassociates it by
         itself at once (the master moving to the remaining node), ENIs attached to a released
         instance are detached. Returns the HAVIPs it was taken out of."""

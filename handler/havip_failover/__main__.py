@@ -9,6 +9,12 @@ pair and what the function would do now, and changes nothing.
 `invoke` sets the event's times to now first (`havip_failover.samples.retime`): the samples in
 events/ describe the past, and an old event is not one to act on. `--keep-times` sends the
 file as it is.
+
+Every command checks the configuration first (bad settings: the problems, exit 2) and, when
+HAVIP_VPC_ENDPOINT or HAVIP_ECS_ENDPOINT names an endpoint, that it answers in the configured
+protocol (`preflight`): a stopped emulator or HTTPS against the plain-HTTP emulator fails
+in seconds with a hint, not after the whole deadline of retries. The FC handler never does
+this: in FC, an unreachable endpoint is retried within the deadline like any network error.
 """
 
 from __future__ import annotations
@@ -17,14 +23,24 @@ import argparse
 import json
 import os
 import signal
+import socket
+import ssl
 import sys
+import urllib.request
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType
 
 from .fc_context import Fc310Context, Fc312Context, FcCredentials, FcFunction
 
 RUNTIMES = ("python3.10", "python3.12")
+DEFAULT_REGION = "cn-hangzhou"
+PREFLIGHT_SECONDS = 2.0  # a local or VPC endpoint accepts a connection in milliseconds
+REGION_HELP = (
+    "the region of the HAVIPs; overrides HAVIP_REGION_ID and FC_REGION "
+    f"(default: HAVIP_REGION_ID, else FC_REGION, else {DEFAULT_REGION})"
+)
 
 
 def make_context(runtime: str, timeout: int, region: str, request_id: str | None = None) -> Fc310Context | Fc312Context:
@@ -45,7 +61,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
         "--runtime", choices=RUNTIMES, default="python3.10", help="which FC context shape to pass (default: python3.10)"
     )
     parser.add_argument("--timeout", type=int, default=60, help="the function timeout in seconds (default: 60)")
-    parser.add_argument("--region", default=None, help="the function's region (default: HAVIP_REGION_ID or FC_REGION)")
+    parser.add_argument("--region", default=None, help=REGION_HELP)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     _common(inv)
     ins = sub.add_parser("inspect", help="show every managed pair and what the function would do now (read-only)")
-    ins.add_argument("--region", default=None, help="the region (default: HAVIP_REGION_ID or FC_REGION)")
+    ins.add_argument("--region", default=None, help=REGION_HELP)
     srv = sub.add_parser("serve", help="a local HTTP trigger: each request runs the FC handler")
     srv.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     srv.add_argument("--port", type=int, default=9000, help="port (default: 9000; 0 = any free port)")
@@ -68,13 +84,15 @@ def main(argv: list[str] | None = None) -> int:
     srv.add_argument("--port-file", type=Path, default=None, help="write the bound port here once listening")
     _common(srv)
     args = parser.parse_args(argv)
-    if args.command == "inspect":
-        return _inspect(args.region)
-
-    if args.dry_run:
+    region = _region(args.region)
+    if args.command != "inspect" and args.dry_run:
         os.environ["HAVIP_DRY_RUN"] = "true"
-    region = args.region or os.environ.get("HAVIP_REGION_ID") or os.environ.get("FC_REGION") or "cn-hangzhou"
-    os.environ.setdefault("FC_REGION", region)
+    problem = _configuration_problem(os.environ) or preflight(os.environ)
+    if problem:
+        print(problem, file=sys.stderr)
+        return 2
+    if args.command == "inspect":
+        return _inspect(region)
     if args.command == "serve":
         return _serve(args, region)
 
@@ -143,14 +161,83 @@ def _serve(args: argparse.Namespace, region: str) -> int:
     return 0
 
 
-def _inspect(region: str | None) -> int:
-    region = region or os.environ.get("HAVIP_REGION_ID") or os.environ.get("FC_REGION") or "cn-hangzhou"
-    os.environ.setdefault("FC_REGION", region)
+def _inspect(region: str) -> int:
     from .entry import inspect
 
     result = inspect(make_context("python3.10", 60, region))
     print(json.dumps(result, indent=2, ensure_ascii=False))
     return 0 if result.get("ok") else 1
+
+
+def _region(flag: str | None) -> str:
+    """--region, as its help says: it wins over HAVIP_REGION_ID and FC_REGION (the function
+    reads the region from them, so the flag is written into HAVIP_REGION_ID)."""
+    if flag:
+        os.environ["HAVIP_REGION_ID"] = flag
+    region = os.environ.get("HAVIP_REGION_ID", "").strip() or os.environ.get("FC_REGION", "").strip() or DEFAULT_REGION
+    os.environ.setdefault("FC_REGION", region)  # FC always sets it; the context's region too
+    return region
+
+
+def _configuration_problem(env: Mapping[str, str]) -> str | None:
+    """Every problem of the configuration, for a person; None when it is valid."""
+    from .config import ConfigError, load
+
+    try:
+        load(env)
+    except ConfigError as err:
+        return "invalid configuration:\n" + "\n".join(f"  - {p}" for p in err.problems)
+    return None
+
+
+def preflight(env: Mapping[str, str], timeout: float = PREFLIGHT_SECONDS) -> str | None:
+    """A hint when a configured endpoint does not answer, or not in the configured protocol;
+    None when each answers (or none is configured: the public endpoints are left alone).
+
+    One TCP connect (and TLS handshake for https) per endpoint: the SDK's own failure would
+    be a transient NetworkError, retried until the deadline. An endpoint reached through a
+    proxy (HTTP(S)_PROXY, not bypassed by NO_PROXY) is left to the SDK: a direct connect
+    proves nothing about it."""
+    protocol = (env.get("HAVIP_VPC_PROTOCOL", "") or "https").strip().lower()
+    checked: set[str] = set()
+    for name in ("HAVIP_VPC_ENDPOINT", "HAVIP_ECS_ENDPOINT"):
+        endpoint = env.get(name, "").strip()
+        if not endpoint or endpoint in checked:
+            continue
+        checked.add(endpoint)
+        host, _, port_text = endpoint.partition(":")
+        if protocol in urllib.request.getproxies() and not urllib.request.proxy_bypass(host):
+            continue
+        port = int(port_text) if port_text else (443 if protocol == "https" else 80)
+        where = f"{name}={endpoint} ({protocol}://{host}:{port})"
+        try:
+            with socket.create_connection((host, port), timeout=timeout) as sock:
+                if protocol == "https":
+                    _tls_handshake(sock, host)
+        except ssl.SSLError as exc:
+            return (
+                f"{where} does not answer TLS ({exc.reason or exc}): it speaks plain HTTP, as the local "
+                "VPC emulator does; set HAVIP_VPC_PROTOCOL=http for it (https is the default, for the cloud)"
+            )
+        except ConnectionRefusedError:
+            return (
+                f"{where} refused the connection: nothing listens there. For the local emulator: is it "
+                "running (`make emulator`, or `make invoke` starts one)? Else check the host and port."
+            )
+        except TimeoutError:
+            return f"{where} did not answer within {timeout:g} s: check the host, the port and the network path"
+        except (OSError, OverflowError) as exc:  # (OverflowError: a port above 65535)
+            return f"{where} cannot be reached: {getattr(exc, 'strerror', None) or exc}"
+    return None
+
+
+def _tls_handshake(sock: socket.socket, host: str) -> None:
+    # Only "does it speak TLS?": the SDK verifies the certificate on the real call.
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with context.wrap_socket(sock, server_hostname=host):
+        pass
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Configuration from environment variables, validated once with every problem named."""
+"""Configuration from environment variables (VARIABLES below; s.yaml sets them on deploy),
+validated once, every problem named with what is accepted."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .ids import HAVIP_ID_RE, REGION_RE
+from .ids import HAVIP_ID_RE, HAVIP_ID_SHAPE, REGION_RE, REGION_SHAPE
 from .record import MIN_KEY_LENGTH, RecordKey
 
 TRUE = {"true", "1", "yes", "on"}
@@ -131,7 +132,10 @@ def _bool(env: Mapping[str, str], name: str, problems: list[str], default: bool 
         return True
     if raw in FALSE:
         return False
-    problems.append(f"{name} must be true or false, got {env[name]!r}")
+    problems.append(
+        f"{name} must be true or false (true, 1, yes, on / false, 0, no, off, any case; empty: "
+        f"{str(default).lower()}), got {env[name]!r}"
+    )
     return False
 
 
@@ -141,13 +145,19 @@ def load(env: Mapping[str, str]) -> Config:
 
     ids_raw = env.get("HAVIP_IDS", "")
     ids = tuple(dict.fromkeys(p.strip() for p in ids_raw.split(",") if p.strip()))
-    for bad in [i for i in ids if not HAVIP_ID_RE.match(i)]:
-        problems.append(f"HAVIP_IDS: {bad!r} is not a HAVIP id (havip-...)")
+    bad_ids = [i for i in ids if not HAVIP_ID_RE.match(i)]
+    if bad_ids:
+        named = ", ".join(repr(i) for i in bad_ids)
+        problems.append(
+            f"HAVIP_IDS: {named} {'is not a HAVIP id' if len(bad_ids) == 1 else 'are not HAVIP ids'} "
+            f"({HAVIP_ID_SHAPE}; comma-separated)"
+        )
 
     # FC sets FC_REGION; HAVIP_REGION_ID overrides it (e.g. a function in another region).
     region = env.get("HAVIP_REGION_ID", "").strip() or env.get("FC_REGION", "").strip() or None
     if region is not None and not REGION_RE.match(region):
-        problems.append(f"HAVIP_REGION_ID: {region!r} is not a region id (e.g. cn-hangzhou)")
+        source = "HAVIP_REGION_ID" if env.get("HAVIP_REGION_ID", "").strip() else "FC_REGION"
+        problems.append(f"{source}: {region!r} is not a region id ({REGION_SHAPE})")
 
     force = env.get("HAVIP_FORCE", "auto").strip().lower() or "auto"
     if force not in ("auto", "never"):
@@ -221,7 +231,7 @@ def load(env: Mapping[str, str]) -> Config:
     if level == "WARN":
         level = "WARNING"
     if level not in LOG_LEVELS:
-        problems.append(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, got {env.get('LOG_LEVEL')!r}")
+        problems.append(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)} (or WARN), got {env.get('LOG_LEVEL')!r}")
 
     # The SDK prints full request headers (STS token included) when DEBUG=sdk.
     if "sdk" in env.get("DEBUG", "").lower():
@@ -296,7 +306,13 @@ def _endpoint(env: Mapping[str, str], name: str, problems: list[str]) -> str | N
     endpoint = env.get(name, "").strip() or None
     if endpoint is not None:
         if endpoint.startswith(("http://", "https://")):
-            problems.append(f"{name} takes host[:port] without a scheme; set HAVIP_VPC_PROTOCOL instead")
+            problems.append(
+                f"{name} takes host[:port] without a scheme (e.g. vpc-vpc.cn-hangzhou.aliyuncs.com or "
+                f"127.0.0.1:8765), got {endpoint!r}; the scheme is HAVIP_VPC_PROTOCOL's (http or https)"
+            )
         elif not ENDPOINT_RE.match(endpoint):
-            problems.append(f"{name}: {endpoint!r} is not a host[:port]")
+            problems.append(
+                f"{name}: {endpoint!r} is not a host[:port] (a host name or IPv4 address, optionally :port, "
+                "e.g. vpc-vpc.cn-hangzhou.aliyuncs.com or 127.0.0.1:8765)"
+            )
     return endpoint

@@ -13,6 +13,7 @@ and `VpcError`.
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Mapping, Sequence
@@ -23,7 +24,10 @@ from .model import HaVip
 
 ErrorKind = Literal["transient", "permanent", "auth"]
 
-# DESIGN §1: retry these within the deadline.
+# Retried within the deadline: UnassociateHaVip's documented errors that a wait can clear
+# (a status in transition, an ENI look-up that failed, a server error), those the VPC API
+# is also seen to answer when busy (throttling, conflicts, locks), and network errors and
+# timeouts. Any other code is permanent (classify() below).
 TRANSIENT_CODES = frozenset(
     {
         "IncorrectHaVipStatus",
@@ -717,7 +721,32 @@ def translate(exc: BaseException) -> VpcError:
     text = f"{type(inner).__name__}: {inner}"
     lowered = text.lower()
     is_timeout = "timeout" in lowered or "timed out" in lowered
-    return VpcError("Timeout" if is_timeout else "NetworkError", _scrub(text), kind="transient")
+    hint = _network_hint(text)
+    message = f"{hint} ({_scrub(text)})" if hint else _scrub(text)
+    return VpcError("Timeout" if is_timeout else "NetworkError", message, kind="transient")
+
+
+# urllib3 names the endpoint it failed to reach: "HTTPSConnectionPool(host='127.0.0.1', port=8765)"
+# (quoted again, with escaped quotes, when the SDK wraps the message in a dict's repr).
+_POOL_RE = re.compile(r"(HTTPS?)ConnectionPool\(host=\\?'([^'\\]*)\\?', port=(\d+)\)")
+
+
+def _network_hint(text: str) -> str | None:
+    """What to check, for the two failures a misconfigured endpoint gives: HTTPS against a
+    plain-HTTP server (the local emulator) and a refused connection (nothing listening)."""
+    found = _POOL_RE.search(text)
+    endpoint = f"{found[1].lower()}://{found[2]}:{found[3]}" if found else "the VPC/ECS endpoint"
+    if "WRONG_VERSION_NUMBER" in text or "wrong version number" in text:
+        return (
+            f"{endpoint} does not answer TLS: it speaks plain HTTP (as the local VPC emulator does); "
+            "set HAVIP_VPC_PROTOCOL=http for it"
+        )
+    if "Connection refused" in text or "ConnectionRefusedError" in text:
+        return (
+            f"{endpoint} refused the connection: nothing listens there; check HAVIP_VPC_ENDPOINT / "
+            "HAVIP_ECS_ENDPOINT, and for the local emulator that it is running"
+        )
+    return None
 
 
 def _scrub(text: str) -> str:

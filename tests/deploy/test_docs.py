@@ -20,7 +20,7 @@ MAX_README_LINES = 300
 
 # Built from pieces, so that this file does not match its own patterns.
 OUTSIDE_CITATIONS = {
-    "a design document outside the repository": re.compile("DESIGN" + r"\s*" + "\u00a7"),
+    "a design document outside the repository": re.compile("DESIGN" + r"(?:\s*" + "\u00a7|\\.md)"),
     "the shared/ directory beside the checkout": re.compile(r"\.\./" + "shared"),
     "a path into shared/ beside the checkout": re.compile(r"parent\s*/\s*\"" + "shared" + '"'),
 }

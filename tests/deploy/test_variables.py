@@ -8,6 +8,7 @@ import ast
 import re
 
 from havip_failover.config import VARIABLES, Config, load
+from tests.conftest import RECORD_KEY
 from tests.deploy.deployfiles import DEPLOY_PREFIX, HANDLER, README, ROOT, S_YAML, props, raw_document
 from tests.deploy.devs_yaml import expressions
 
@@ -22,9 +23,6 @@ DEPLOYMENT = ROOT / "docs" / "deployment.md"
 RUNTIME_VARIABLES = {"PYTHONPATH"}
 # Read by the code but without effect on FC, so neither deployed nor in the configuration table.
 LOCAL_ONLY: dict[str, str] = {}
-# Documented before the code that reads them lands (issue 15: the record's key). Once
-# config.VARIABLES has one, the test below fails until it is taken out of this set.
-ANNOUNCED = frozenset({"HAVIP_RECORD_KEY", "HAVIP_RECORD_KEY_PREVIOUS"})
 
 
 def _raw_environment() -> dict[str, str]:
@@ -109,19 +107,17 @@ def test_every_variable_s_yaml_mentions_is_known() -> None:
 
 def test_s_yaml_defaults_are_the_codes_defaults() -> None:
     env = props()["environmentVariables"]
-    loaded = load({k: v for k, v in env.items() if k in VARIABLES})  # no FC_REGION either
-    assert loaded == Config()
+    # s.yaml holds no key (each deployment sets its own): the function refuses to run without one
+    assert env["HAVIP_RECORD_KEY"] == "" and env["HAVIP_RECORD_KEY_PREVIOUS"] == ""
+    keyed = {k: v for k, v in env.items() if k in VARIABLES} | {"HAVIP_RECORD_KEY": RECORD_KEY}
+    loaded = load(keyed)  # no FC_REGION either
+    assert loaded == Config(record_key_text=RECORD_KEY)
 
 
 def test_s_yaml_passes_values_through() -> None:
     values = {name: f"value-of-{name}" for name in VARIABLES}
     env = props(values)["environmentVariables"]
     assert {name: env[name] for name in VARIABLES} == values
-
-
-def test_announced_variables_are_not_yet_read() -> None:
-    landed = ANNOUNCED & set(VARIABLES)
-    assert not landed, f"the code reads {sorted(landed)} now: remove them from ANNOUNCED in this file"
 
 
 def test_the_readme_table_is_every_variable() -> None:
@@ -132,7 +128,7 @@ def test_the_readme_table_is_every_variable() -> None:
     wanted = set(VARIABLES) | in_yaml
     missing = wanted - set(table)
     assert not missing, f"README's table of variables lacks {sorted(missing)}"
-    unknown = set(table) - wanted - ANNOUNCED
+    unknown = set(table) - wanted
     assert not unknown, f"README's table names variables neither the code nor s.yaml reads: {sorted(unknown)}"
 
 
@@ -142,9 +138,9 @@ def test_the_readme_table_gives_s_yamls_defaults() -> None:
 
 def test_the_configuration_reference_is_every_function_variable() -> None:
     table = _table(CONFIGURATION.read_text(encoding="utf-8"))
-    assert set(table) - ANNOUNCED == set(VARIABLES), (
+    assert set(table) == set(VARIABLES), (
         f"docs/configuration.md: missing {sorted(set(VARIABLES) - set(table))}, "
-        f"unknown {sorted(set(table) - set(VARIABLES) - ANNOUNCED)}"
+        f"unknown {sorted(set(table) - set(VARIABLES))}"
     )
     _check_defaults("docs/configuration.md", table)
 

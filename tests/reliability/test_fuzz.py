@@ -46,19 +46,17 @@ from havip_failover.entry import invoke
 from havip_failover.fc_context import Fc310Context, FcCredentials, FcFunction
 from havip_failover.sources import MAX_EVENT_BYTES
 from havip_failover.sources import http as http_source
-from tests.reliability._gen import (
+from tests.reliability._gen_base import (
     AK,
     AK_SECRET,
     CALLBACK_TOKEN,
     EVENTS_DIR,
     SAMPLE_CALLBACK_TOKEN,
-    FuzzCase,
-    Mutator,
-    http_envelope,
-    load_samples,
     start_emulator,
     write_report,
 )
+from tests.reliability._gen_fuzz import FuzzCase, Mutator, load_samples
+from tests.reliability._gen_scenarios import http_envelope
 from vpc_emulator import EmulatorServer
 
 CASES = int(os.environ.get("HAVIP_FUZZ_CASES", "10000"))

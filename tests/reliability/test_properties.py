@@ -49,24 +49,11 @@ from hypothesis import HealthCheck, example, given, seed, settings
 
 from havip_failover.entry import invoke
 from havip_failover.fc_context import Fc310Context, Fc312Context, FcCredentials, FcFunction
-from tests.reliability._gen import (
-    AK,
-    AK_SECRET,
-    BUILD_DIR,
-    DECOYS,
-    IDS,
-    SECRETS,
-    TARGETS,
-    Case,
-    EventSpec,
-    FaultSpec,
-    HavipSpec,
-    MutationLog,
-    Recorder,
-    cases,
-    start_emulator,
-    write_report,
-)
+from tests.reliability._gen_base import AK, AK_SECRET, BUILD_DIR, SECRETS, start_emulator, write_report
+from tests.reliability._gen_faults import FaultSpec, MutationLog
+from tests.reliability._gen_recorder import Recorder
+from tests.reliability._gen_scenarios import DECOYS, IDS, TARGETS, Case, EventSpec, HavipSpec
+from tests.reliability._gen_strategies import cases
 from vpc_emulator import EmulatorServer, JournalEntry
 
 EXAMPLES = max(1, int(os.environ.get("HAVIP_PROPERTY_EXAMPLES", "80")))

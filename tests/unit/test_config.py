@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from havip_failover.config import VARIABLES, ConfigError, load
+from havip_failover.config import VARIABLES, Config, ConfigError
+from havip_failover.config import load as load_config
+from tests.conftest import RECORD_KEY
+
+
+def load(env: dict[str, str]) -> Config:
+    """A configuration with the record key every deployment must set, and `env`."""
+    return load_config({"HAVIP_RECORD_KEY": RECORD_KEY, **env})
 
 
 def test_defaults() -> None:
@@ -21,7 +28,7 @@ def test_defaults() -> None:
 def test_every_variable_is_read() -> None:
     c = load(
         {
-            "HAVIP_IDS": " havip-a1, havip-b2,havip-a1 ",
+            "HAVIP_IDS": " havip-bp1a000000000001, havip-bp1b000000000002,havip-bp1a000000000001 ",
             "HAVIP_REGION_ID": "cn-shanghai",
             "HAVIP_FORCE": "NEVER",
             "HAVIP_ALLOW_LAST_INSTANCE": "true",
@@ -34,7 +41,7 @@ def test_every_variable_is_read() -> None:
             "LOG_LEVEL": "debug",
         }
     )
-    assert c.ha_vip_ids == ("havip-a1", "havip-b2")
+    assert c.ha_vip_ids == ("havip-bp1a000000000001", "havip-bp1b000000000002")
     assert c.region_id == "cn-shanghai"
     assert (c.force, c.allow_last_instance, c.dry_run, c.wait_seconds) == ("never", True, True, 12.5)
     assert (c.vpc_endpoint, c.vpc_protocol) == ("127.0.0.1:8765", "http")
@@ -58,7 +65,7 @@ def test_every_problem_is_named_at_once() -> None:
     with pytest.raises(ConfigError) as info:
         load(
             {
-                "HAVIP_IDS": "havip-ok,vip-bad",
+                "HAVIP_IDS": "havip-bp1ok,vip-bad",
                 "HAVIP_REGION_ID": "Hangzhou",
                 "HAVIP_FORCE": "always",
                 "HAVIP_ALLOW_LAST_INSTANCE": "maybe",
@@ -110,3 +117,81 @@ def test_variables_list_matches_what_load_reads() -> None:
     source = inspect.getsource(config.load)
     for name in VARIABLES:
         assert f'"{name}"' in source
+
+
+def test_a_rejected_boolean_lists_the_accepted_spellings() -> None:
+    with pytest.raises(ConfigError) as info:
+        load({"HAVIP_DRY_RUN": "maybe", "HAVIP_REQUIRE_SURVIVOR": "nope"})
+    dry, survivor = info.value.problems
+    for spelling in ("true", "1", "yes", "on", "false", "0", "no", "off"):
+        assert spelling in dry
+    assert "empty: false" in dry and "'maybe'" in dry
+    assert "empty: true" in survivor  # its own default
+    for spelling in ("TRUE", "Yes", "on", " 0 ", "Off", ""):
+        load({"HAVIP_DRY_RUN": spelling})  # every listed spelling is accepted, in any case
+
+
+def test_every_bad_havip_id_is_named_with_the_shape_of_a_good_one() -> None:
+    with pytest.raises(ConfigError) as info:
+        load({"HAVIP_IDS": "foo,havip-x,havip-bp1pair0000000001,HAVIP-BP1PAIR0000000001,havip-bp1"})
+    (problem,) = info.value.problems
+    assert problem.startswith("HAVIP_IDS: 'foo', 'havip-x', 'HAVIP-BP1PAIR0000000001', 'havip-bp1' are not HAVIP ids")
+    assert "'havip-bp1pair0000000001'" not in problem
+    assert "e.g. havip-bp1pair0000000001" in problem
+    with pytest.raises(ConfigError, match=r"^invalid configuration: HAVIP_IDS: 'havip-x' is not a HAVIP id \("):
+        load({"HAVIP_IDS": "havip-x"})
+
+
+@pytest.mark.parametrize(
+    "real",
+    [
+        "havip-bp1v99cgsk6l7a5z0vhcz",  # Alibaba Cloud's documentation (cn-hangzhou)
+        "havip-2zeo05qre24nhrqpy1234",  # (cn-beijing)
+        "havip-uf6pair0000000001",  # the deployment tests' Shanghai pair
+        "havip-bp1pair0000000001",  # the emulator's pair
+    ],
+)
+def test_real_havip_ids_are_accepted(real: str) -> None:
+    assert load({"HAVIP_IDS": real}).ha_vip_ids == (real,)
+
+
+def test_rejections_say_what_is_accepted() -> None:
+    cases = {
+        "HAVIP_REGION_ID": ("Hangzhou", "e.g. cn-hangzhou"),
+        "HAVIP_FORCE": ("always", "auto or never"),
+        "HAVIP_VPC_PROTOCOL": ("ftp", "http or https"),
+        "HAVIP_WAIT_SECONDS": ("soon", "from 0 to 900"),
+        "HAVIP_MIN_CONSECUTIVE_FAILURES": ("0", "from 1 to 100"),
+        "HAVIP_MAX_EVENT_AGE_SECONDS": ("-5", "from 0 (0: no limit) to 604800"),
+        "HAVIP_FAILBACK_HOLD_SECONDS": ("x", "from 0 to 86400"),
+        "HAVIP_COOLDOWN_SECONDS": ("x", "from 0 (0: off) to 86400"),
+        "HAVIP_TAG": ("novalue", "key=value"),
+        "HAVIP_FAILBACK": ("always", "off or standby"),
+        "HAVIP_VPC_ENDPOINT": ("vpc host", "e.g. vpc-vpc.cn-hangzhou.aliyuncs.com or 127.0.0.1:8765"),
+        "HAVIP_ECS_ENDPOINT": ("http://127.0.0.1:8765", "without a scheme"),
+        "LOG_LEVEL": ("LOUD", "DEBUG, INFO, WARNING, ERROR"),
+    }
+    for name, (value, accepted) in cases.items():
+        with pytest.raises(ConfigError) as info:
+            load({name: value})
+        (problem,) = info.value.problems
+        assert problem.startswith(name) and accepted in problem, (name, problem)
+    with pytest.raises(ConfigError, match="FC_REGION: 'Hangzhou' is not a region id"):
+        load({"FC_REGION": "Hangzhou"})
+
+
+def test_the_record_key_is_required_and_never_shown() -> None:
+    with pytest.raises(ConfigError) as missing:
+        load_config({})
+    assert any("HAVIP_RECORD_KEY is not set" in p and "openssl rand -hex 32" in p for p in missing.value.problems)
+    short = "k" * 31
+    with pytest.raises(ConfigError) as too_short:
+        load({"HAVIP_RECORD_KEY": short, "HAVIP_RECORD_KEY_PREVIOUS": " padded-previous-key-0123456789abcdef"})
+    problems = too_short.value.problems
+    assert any("HAVIP_RECORD_KEY must be at least 32 characters (it has 31)" in p for p in problems)
+    assert any("HAVIP_RECORD_KEY_PREVIOUS must be printable ASCII" in p for p in problems)
+    assert all(short not in p and "padded-previous" not in p for p in problems)
+    rotating = load({"HAVIP_RECORD_KEY_PREVIOUS": "the-previous-record-key-0123456789"})
+    assert RECORD_KEY not in repr(rotating) and "the-previous" not in repr(rotating)
+    assert rotating.public()["recordKeySet"] is True and RECORD_KEY not in str(rotating.public())
+    assert rotating.record_secrets == (RECORD_KEY, "the-previous-record-key-0123456789")

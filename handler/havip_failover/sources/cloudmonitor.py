@@ -27,8 +27,9 @@ Quirks handled:
 * ``timestamp`` in seconds or milliseconds, normalised to milliseconds.
 * The instance comes from the callback URL when it names one (``instanceId`` and
   optional ``haVipId`` query parameters beside ``token``: the node the alarm rule
-  watches, DESIGN §10.3), else ``dimensions.instanceId`` (key case ignored), else a
-  top-level ``instanceId``; both present and different is rejected.
+  watches; an availability alarm's own instance is its prober), else
+  ``dimensions.instanceId`` (key case ignored), else a top-level ``instanceId``; both
+  present and different is rejected.
 * The region comes from ``regionId``, else ``dimensions.regionId``, else None.
   (``regionName`` is a display name such as "华东1（杭州）" and is not used.)
 * ``signature`` is ignored (its algorithm is undocumented).
@@ -242,7 +243,7 @@ def _detail(fields: Mapping[str, object], alert_state: str, level: str | None, w
 
 def _instance(fields: Mapping[str, object], dimensions: Mapping[str, str], path: str, project: str | None) -> str:
     if project == AVAILABILITY_PROJECT:
-        # Availability monitoring names the prober, never the probed node (DESIGN §10.3).
+        # Availability monitoring names the prober, never the probed node (events/README.md, [AVAIL]).
         raise NotForUs(
             "AvailabilityAlarmNamesNoNode",
             "an availability-monitoring alarm names its prober, not the node that failed: "

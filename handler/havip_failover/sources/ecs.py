@@ -4,11 +4,12 @@ The same notification reaches the function in two wrappings:
 
 * as the ``data`` of an EventBridge CloudEvent whose ``type`` is ``ecs:<name>``
   (``ecs:Instance:StateChange``, ``ecs:Instance:SystemFailure.Reboot`` …);
-* bare (DESIGN §10.3): ``{"ver", "id", "product": "ECS", "resourceId", "level", "name",
-  "userId", "eventTime", "regionId", "content"}`` — EventBridge with ``eventSchema:
-  RawData``, CloudMonitor's MNS and Function Compute push channels (invoked
-  directly), and CloudMonitor's event subscription pushed to a webhook (a JSON POST
-  to the HTTP trigger). ``content`` may be an object or a JSON string.
+* bare: ``{"ver", "id", "product": "ECS", "resourceId", "level", "name", "userId",
+  "eventTime", "regionId", "content"}`` — EventBridge with ``eventSchema: RawData``,
+  CloudMonitor's MNS and Function Compute push channels (invoked directly), and
+  CloudMonitor's event subscription pushed to a webhook (a JSON POST to the HTTP
+  trigger). ``content`` may be an object or a JSON string. (The documents behind these
+  shapes: events/README.md, [ECS-N], [CMS-SUB], [FC-EB].)
 
 The name is ``<resource type>:<event>[:<status>]`` (ECS "Event notification
 overview"); the status of a system event is also in ``content.eventStatus``. Both are

@@ -17,7 +17,8 @@ Order of checks, each failing closed:
 3. The node an alarm rule watches, when its callback URL names it: the query
    parameters ``instanceId`` and optional ``haVipId`` beside ``token``, validated
    strictly (a bad value -> 400 naming the parameter). They apply to alarm bodies
-   only (DESIGN §10.3: an availability alarm names its prober, not the node).
+   only (an availability-monitoring alarm names the ECS instance that runs the probe, not
+   the node that failed: events/README.md, [AVAIL]).
 4. The body: base64-decoded when ``isBase64Encoded``; then by Content-Type —
    ``application/x-www-form-urlencoded`` is a CloudMonitor alarm callback,
    ``application/json`` (or ``*+json``) is parsed like a direct event (CloudEvent,

@@ -1,4 +1,5 @@
-"""FC's timer trigger: `{"triggerTime": "2026-12-01T03:00:00Z", "triggerName": "...", "payload": "<string>"}`.
+"""FC's timer trigger (its documented event format: events/README.md, [FC-TIMER]):
+`{"triggerTime": "2026-12-01T03:00:00Z", "triggerName": "...", "payload": "<string>"}`.
 
 The payload says what the tick is for: empty (or absent) or `reconcile` -> a reconcile of every
 managed HAVIP (no signal: the reconcile is the decision without an event); `ping` -> a warm-up
