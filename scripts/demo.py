@@ -85,6 +85,8 @@ def main() -> int:
                 "HAVIP_ECS_ENDPOINT": endpoint,
                 "HAVIP_VPC_PROTOCOL": "http",
                 "HAVIP_CALLBACK_TOKEN": "demo-callback-token",
+                # the key that signs the function's record on the HAVIP (a deployment sets its own)
+                "HAVIP_RECORD_KEY": "demo-record-key-0123456789abcdef-0123",
                 "HAVIP_WAIT_SECONDS": "10",
                 "HAVIP_IDS": "havip-bp1pair0000000001",
                 "HAVIP_FAILBACK": "standby",

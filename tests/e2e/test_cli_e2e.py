@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import RECORD_KEY
 from tests.e2e.conftest import AK, SECRET
 from vpc_emulator import EmulatorServer
 
@@ -40,6 +41,7 @@ def local_env(endpoint: str, **settings: str) -> dict[str, str]:
         "HAVIP_REGION_ID": "cn-hangzhou",
         "ALIBABA_CLOUD_ACCESS_KEY_ID": AK,
         "ALIBABA_CLOUD_ACCESS_KEY_SECRET": SECRET,
+        "HAVIP_RECORD_KEY": RECORD_KEY,
         "PYTHONPATH": str(ROOT / "handler"),
         **settings,
     }

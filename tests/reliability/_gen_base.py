@@ -26,7 +26,8 @@ STS_AK = "STS.reliabilityKey"
 STS_SECRET = "rel-sts-secret-Hn4Tc9Lr2Bj"
 STS_TOKEN = "CAIS-rel-sts-token-Vd6Ws3Ye8Nq"
 CALLBACK_TOKEN = "rel-callback-token-Jm5Rx1Fa9Pz"
-SECRETS = (AK_SECRET, STS_SECRET, STS_TOKEN, CALLBACK_TOKEN)
+RECORD_KEY = "reliability-record-key-0123456789abcdef"
+SECRETS = (AK_SECRET, STS_SECRET, STS_TOKEN, CALLBACK_TOKEN, RECORD_KEY)
 # The sample events carry this one (events/README.md); the fuzz tier configures it.
 SAMPLE_CALLBACK_TOKEN = "demo-callback-token"
 

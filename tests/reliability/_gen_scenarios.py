@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from havip_failover.samples import retime
-from tests.reliability._gen_base import CALLBACK_TOKEN, RUN_STARTED, STS_AK, STS_SECRET, STS_TOKEN
+from tests.reliability._gen_base import CALLBACK_TOKEN, RECORD_KEY, RUN_STARTED, STS_AK, STS_SECRET, STS_TOKEN
 from tests.reliability._gen_faults import FaultSpec, MutationLog
 from vpc_emulator import EmulatorServer
 
@@ -168,6 +168,7 @@ class Case:
             "HAVIP_ECS_ENDPOINT": endpoint,
             "HAVIP_VPC_PROTOCOL": "http",
             "HAVIP_CALLBACK_TOKEN": CALLBACK_TOKEN,
+            "HAVIP_RECORD_KEY": RECORD_KEY,
             "HAVIP_FORCE": self.force,
             "HAVIP_ALLOW_LAST_INSTANCE": str(self.allow_last).lower(),
             "HAVIP_DRY_RUN": str(self.dry_run).lower(),
