@@ -14,7 +14,7 @@
 # in build/deps/<hash of requirements, runtime, platform> and reused while unchanged; the
 # staging directory is build/package/; the zip is deterministic (sorted entries, fixed
 # timestamps and permissions, reproducible byte code), so an unchanged tree gives the same
-# checksum (tests/deploy/test_package.py builds twice) and fc3 skips the upload. (The pins
+# checksum (tests/deploy/test_package.py builds twice). (The pins
 # of handler/requirements.txt are direct only: a fresh build/deps on another day may
 # resolve a newer transitive dependency, and so another checksum.)
 # It carries byte code (see below), compiled by the runtime's own Python.

@@ -137,19 +137,26 @@ def sequences(s: dict[str, Any] | None) -> list[str]:
     steps = ", ".join(f"{k} {v}" for k, v in sorted(s["steps"].items()))
     lags = ", ".join(f"{k} s: {v}" for k, v in sorted(s["lag"].items()))
     nodes = ", ".join(f"{k} node(s): {v}" for k, v in sorted(s["final_nodes"].items()))
+    shapes = ", ".join(f"{k} {v}" for k, v in sorted(s.get("shapes", {}).items()))
+    situations = ", ".join(f"{k} {v}" for k, v in sorted(s.get("situations", {}).items()))
     return [
-        f"**{s['sequences']}** random sequences of invocations of the real entry against one pair "
-        "(in memory, fake clocks: tests/reliability/test_safety_sequences.py), each up to 8 steps — "
+        f"**{s['sequences']}** random sequences of invocations of the real entry against one HAVIP "
+        f"({shapes}; in memory, on the emulator's own model, fake clocks: "
+        "tests/reliability/test_safety_sequences.py), each up to 8 steps — "
         f"{steps} — with a describe lagging by {lags}, throttles on every call, re-deliveries of "
-        "the same incidents, another actor removing or adding nodes, reconciles with failback. "
-        f"{s['unassociate_calls']} UnassociateHaVip and {s['associate_calls']} AssociateHaVip calls "
-        "were checked against the truth at the moment they were served: the HAVIP never ended with "
-        "no node (other than by another actor's own removal or a race with it: "
-        f"{s['excused_races']} sequences); no node was taken off while no other node was Running "
-        "(unless a person ordered it); two incidents never shared a ClientToken and a re-delivery "
-        "always did; a failback never forced, never added a node the function had not removed, "
-        "never made a HAVIP hold more than before; a second reconcile with nothing changed made no "
-        f"call that changes anything. The pair at the end: {nodes}.",
+        "the same incidents, another actor removing or adding nodes, reconciles with failback, "
+        "forged and malformed tags, record writes and reads that fail, FC instances whose clocks "
+        "disagree, and another invocation while a call is served. What arose: "
+        f"{situations}. {s['unassociate_calls']} UnassociateHaVip and {s['associate_calls']} "
+        "AssociateHaVip calls were checked against the truth at the moment they were served: the "
+        "HAVIP never ended with no node (other than by another actor's own removal or a race with "
+        f"it: {s['excused_races']} sequences); no node was taken off while no other node was "
+        "Running (unless a person ordered it); two incidents never shared a ClientToken and a "
+        "re-delivery always did; a failback never forced, never added a node the function had not "
+        "removed or without a signed entry or not Running, never made a HAVIP hold more than "
+        "before; a second reconcile with nothing changed made no call that changes anything; no "
+        "forged tag, refreshed at the end, kept a dead master on the HAVIP. The HAVIP at the end: "
+        f"{nodes}.",
     ]
 
 

@@ -33,9 +33,9 @@ EXPECTED: dict[str, set[str]] = {
     "eventbridge-cms-agent-stopped.json": {"cms-agent"},
     "eventbridge-cms-agent-running.json": {"cms-agent"},
     # Every alarm of the account comes as AlertWebHook: alarms reach the function through
-    # the callback URL of the alarm rules chosen for it (README "Deploy"), not the bus.
+    # the callback URL of the alarm rules chosen for it (docs/deployment.md, "CloudMonitor alarm rules"), not the bus.
     "eventbridge-cms-alert-webhook.json": set(),
-    # A custom bus: the user's own rule delivers it (README "Deploy").
+    # A custom bus: the user's own rule delivers it (docs/deployment.md, "CloudMonitor alarm rules").
     "eventbridge-health-custom-bus.json": set(),
 }
 

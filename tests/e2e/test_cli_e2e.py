@@ -103,6 +103,7 @@ def test_entry_imports_from_the_code_directory_alone(tmp_path: Path) -> None:
         text=True,
         timeout=60,
         check=False,
+        env=local_env("127.0.0.1:1", FC_REGION="cn-hangzhou"),
     )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])

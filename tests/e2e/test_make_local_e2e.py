@@ -30,6 +30,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import RECORD_KEY
 from vpc_emulator import EmulatorServer
 
 from .conftest import AK, SECRET
@@ -165,6 +166,7 @@ def test_cloud_uses_the_callers_environment_and_starts_nothing(checkout: Checkou
         "HAVIP_IDS": HAVIP,
         "ALIBABA_CLOUD_ACCESS_KEY_ID": AK,
         "ALIBABA_CLOUD_ACCESS_KEY_SECRET": SECRET,
+        "HAVIP_RECORD_KEY": RECORD_KEY,
     }
     done = checkout.make("invoke", "EVENT=events/manual-master.json", "DRY_RUN=1", "CLOUD=1", **mine)
     assert done.returncode == 0, done.stderr + done.stdout
@@ -186,7 +188,13 @@ def test_cloud_with_the_shells_https_endpoint_fails_fast_with_the_hint(checkout:
     try:
         assert proc.stdout is not None and "listening" in proc.stdout.readline()
         endpoint = f"127.0.0.1:{emulator_port}"
-        done = checkout.make("invoke", "EVENT=events/manual-master.json", "CLOUD=1", HAVIP_VPC_ENDPOINT=endpoint)
+        done = checkout.make(
+            "invoke",
+            "EVENT=events/manual-master.json",
+            "CLOUD=1",
+            HAVIP_VPC_ENDPOINT=endpoint,
+            HAVIP_RECORD_KEY=RECORD_KEY,
+        )
         assert done.returncode != 0
         assert "HAVIP_VPC_PROTOCOL=http" in done.stderr and "Traceback" not in done.stderr
     finally:

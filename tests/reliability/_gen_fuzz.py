@@ -603,5 +603,7 @@ class Mutator:
             )
             return FuzzCase(name, which, self._dump(value), expect_status=handled)
         value["headers"] = self.rng.choice(["x", 1, ["Content-Type"], None])
-        # headers gone or unreadable: the query token may still be right
-        return FuzzCase(name, which, self._dump(value), expect_status=frozenset({200, 202, 400, 401, 403, 500}))
+        # headers gone or unreadable: the query token may still be right. No headers at all is
+        # a request like any other (refused, if it is, for another reason: nothing to name).
+        op = which if value["headers"] is not None else "headers-absent"
+        return FuzzCase(name, op, self._dump(value), expect_status=frozenset({200, 202, 400, 401, 403, 500}))
