@@ -37,10 +37,10 @@ from typing import Any, Literal, Protocol
 
 import structlog
 
-from . import record
+from . import observe, record
 from .decide import Decision, Evidence, Known, Rules, decide
 from .model import Intent, IntentKind, Reason
-from .observe import INCIDENTS, Observer, View
+from .observe import Observer, View
 from .record import Forced, RecordKey, Removal
 from .result import Outcome, RecordWrite, Report, error_dict, log_decision
 from .survivors import SurvivorReader
@@ -279,7 +279,7 @@ class Engine:
         report = report_for(intent)
         report.client_token = token
         incident = f"{getattr(self.vpc, 'scope', '')}|{intent.region_id}|{token}"
-        with INCIDENTS.hold(incident, self.deadline.remaining() - MIN_CALL_TIMEOUT) as (mine, waited):
+        with observe.INCIDENTS.hold(incident, self.deadline.remaining() - MIN_CALL_TIMEOUT) as (mine, waited):
             if not mine:
                 report.finish(Outcome.PENDING, "same-incident-in-progress")
             else:

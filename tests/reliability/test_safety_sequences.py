@@ -35,8 +35,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from havip_failover import engine as engine_module
-from havip_failover import record
+from havip_failover import observe, record
 from havip_failover.entry import invoke
 from havip_failover.fc_context import Fc310Context
 from havip_failover.observe import IncidentLocks
@@ -277,14 +276,14 @@ def _elsewhere(world: World, event: bytes, skew: float, wait: str) -> None:
     if world.depth:
         return
     world.depth += 1
-    locks, engine_module.INCIDENTS = engine_module.INCIDENTS, IncidentLocks()
+    locks, observe.INCIDENTS = observe.INCIDENTS, IncidentLocks()
     try:
         # The faults queued for this step are the outer invocation's; and the other one must not
         # sleep away time (a backoff) while the outer call is in flight.
         with world.vpc.without_faults():
             _run(world, event, wait, skew)
     finally:
-        engine_module.INCIDENTS = locks
+        observe.INCIDENTS = locks
         world.depth -= 1
 
 
@@ -501,7 +500,7 @@ def _no_forged_veto(world: World, master_dies: bool) -> None:
     # HAVIP. A forged veto must not hold, however recent, nor a forged failback act.
     seen = {form for _, form in world.forgeries}
     h = vpc.havips[HAVIP]
-    aims = [
+    aims: list[tuple[list[str], list[str]]] = [
         ([f for f in ("in-flight", "other-havip") if f in seen], [n for n in h.associated_instances if n != master]),
         ([f for f in ("failback", "unsigned", "malformed") if f in seen], [world.shape.spare, ATTACKER]),
         ([f for f in ("cooldown", "copied-forced") if f in seen], [master or ATTACKER]),
