@@ -11,7 +11,7 @@ clock, no SDK types. docs/design.md explains each rule; the engine (engine.py) d
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -88,6 +88,16 @@ BUSY: Mapping[str, Reason] = {
 
 def busy_reason(havip: HaVip) -> Reason:
     return BUSY.get(havip.status, "havip-status-unknown")
+
+
+def running_besides(nodes: Iterable[str], node: str, ecs: Mapping[str, str]) -> bool:
+    """Is a node other than `node` Running in ECS: would someone carry the VIP?"""
+    return any(ecs.get(n) == RUNNING for n in nodes if n != node)
+
+
+def whole_again(nodes: Collection[str], removal: Removal) -> bool:
+    """Does the HAVIP hold as many nodes as before this removal (someone made it whole)?"""
+    return len(nodes) >= removal.held
 
 
 def failback_due(removal: Removal, now: float, hold: float) -> bool:
@@ -192,8 +202,7 @@ def _remove(
         # turns a possible false alarm into a certain outage. A person's Force is an order.
         if evidence.ecs is None:
             return Decision("fail", "survivor-state-unknown")
-        others = [n for n in remaining if n != node and n not in flying]
-        if not any(evidence.ecs.get(n) == RUNNING for n in others):
+        if not running_besides((n for n in remaining if n not in flying), node, evidence.ecs):
             return Decision("skip", "no-running-survivor")
     instance_type = intent.instance_type or havip.associated_instance_type or instance_type_of(node)
     holds = tuple(n for n in remaining if n not in flying)
@@ -219,7 +228,7 @@ def _add(
     if removal is None:
         # Only a node whose removal this function recorded (and signed) is ever put back.
         return Decision("skip", "not-removed-by-function")
-    if len(listed) >= removal.held:
+    if whole_again(listed, removal):
         return Decision("skip", "pair-already-whole")  # never more nodes than it held before
     if left_digest(listed) != removal.left:
         # Not the nodes this removal left: people changed the HAVIP since, or a later removal
@@ -300,7 +309,7 @@ def assess(
         waiting.append(f"the HAVIP is {havip.status or 'in an unknown status'}: nothing is done until it settles")
     master_status = ecs.get(master, "Absent") if master else ""
     if calm and master and master_status in MASTER_DOWN:
-        if any(ecs.get(n) == RUNNING for n in nodes if n != master):
+        if running_besides(nodes, master, ecs):
             plans.append(Plan("failover", master, MASTER_DOWN[master_status]))
         else:
             waiting.append(f"the master {master} is {master_status} but no other node is Running: kept")
@@ -323,7 +332,7 @@ def assess(
             plans.append(Plan("forget", node, "instance-gone"))  # it never comes back
             restore.append(f"{taken} no longer exists: associate a new node with AssociateHaVip")
             continue
-        if len(projected) >= r.held:
+        if whole_again(projected, r):
             plans.append(Plan("forget", node, "pair-already-whole"))  # someone made it whole: not fought
             continue
         later.append(node)  # off the HAVIP, and may come back: removals before it wait for it

@@ -94,7 +94,9 @@ class Resolver:
             if err.request_id:
                 report.api_request_ids.append(err.request_id)
             return report
-        holding = [h for h in candidates if signal.instance_id in h.associated_instances]
+        # A HAVIP being associated does not list the node it is taking on yet: it may be this one
+        # (a failback, a person), so it is decided once it has settled.
+        holding = [h for h in candidates if signal.instance_id in h.associated_instances or h.status == "Associating"]
         if not holding:
             # The end state we want already holds: the node is on no (managed) HAVIP. (This is
             # also what a re-delivered event finds after the first delivery.)

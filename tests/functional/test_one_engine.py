@@ -372,6 +372,18 @@ def test_a_failure_event_for_a_node_being_associated_waits_and_then_decides(
     assert holders(fake_vpc) == (STANDBY,)
 
 
+def test_a_failure_event_naming_no_havip_finds_the_one_associating_it(
+    fake_vpc: FakeVpc, clock: FakeClock, wall: Wall
+) -> None:
+    taken_off(fake_vpc, wall)
+    fake_vpc.settle = 1.0
+    fake_vpc.associate_ha_vip("cn-hangzhou", HAVIP, MASTER, instance_type="EcsInstance", client_token="fb-1")
+    event = json.dumps({"type": "havip.health", "instanceId": MASTER, "healthy": False, "id": "c-1"}).encode()
+    result = run(event, fake_vpc, clock, wall)
+    (r,) = result["results"]
+    assert (r["haVipId"], r["outcome"], r["reason"]) == (HAVIP, "unassociated", "standby-failed")
+
+
 # ---- 6. the timer's payload --------------------------------------------------------------------
 
 
