@@ -26,6 +26,7 @@ from .engine import Deadline, Engine, Policy
 from .lifecycle import LifecyclePolicy, LifecycleRun, Reconciler
 from .model import BadEvent, Parsed, ParseOptions, Unauthorized
 from .resolve import Resolver
+from .record import iso
 from .result import Report, error_dict
 from .sources import parse_event
 from .vpc import Credentials, SdkVpc, VpcApi, VpcError, preload_sdk
@@ -402,6 +403,8 @@ def _result(
                 "regionId": s.region_id,
                 "detail": s.detail,
                 "eventTime": s.event_time,
+                # for people, beside the machine's epoch seconds
+                "eventAt": iso(s.event_time) if s.event_time is not None else None,
             }
             for s in (signals.signals if signals else [])
         ],

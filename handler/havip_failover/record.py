@@ -136,6 +136,7 @@ class Record:
 
 
 def iso(epoch: float) -> str:
+    """A time for people: ISO 8601 UTC, to the second."""
     return datetime.fromtimestamp(int(epoch), tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
