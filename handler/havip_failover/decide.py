@@ -323,6 +323,8 @@ def assess(
         if node in nodes:
             if r.in_flight(now):
                 waiting.append(f"the removal of {node} (at {iso(r.at)}) may still be under way")
+            elif r.recent(now):
+                pass  # a describe a little behind another may still list it: forgotten a little later
             else:
                 plans.append(Plan("forget", node, "back-on-the-havip"))  # a person (or a failback) put it back
             continue

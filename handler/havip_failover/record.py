@@ -88,9 +88,13 @@ class Removal:
     left: str  # digest of the nodes it left on the HAVIP
     up_since: float | None = None  # first seen Running again (the failback hold)
 
+    def recent(self, now: float) -> bool:
+        """Within the window a describe may lag by (or written by a clock a little ahead)."""
+        return -CLOCK_SKEW <= now - self.at < IN_FLIGHT
+
     def in_flight(self, now: float) -> bool:
         """Unconfirmed and recent: a describe that still lists the node may be lagging."""
-        return self.state == "removing" and -CLOCK_SKEW <= now - self.at < IN_FLIGHT
+        return self.state == "removing" and self.recent(now)
 
 
 @dataclass(frozen=True)
