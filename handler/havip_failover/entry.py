@@ -25,8 +25,8 @@ from .decide import Rules, recovered_nodes
 from .engine import Deadline, Engine, Policy
 from .lifecycle import LifecyclePolicy, LifecycleRun, Reconciler
 from .model import BadEvent, Parsed, ParseOptions, Unauthorized
-from .resolve import Resolver
 from .record import iso
+from .resolve import Resolver
 from .result import Report, error_dict
 from .sources import parse_event
 from .vpc import Credentials, SdkVpc, VpcApi, VpcError, preload_sdk

@@ -15,6 +15,8 @@ malformed or absurd is ignored — never trusted, never a crash — and `Record.
                HAVIP that people have changed since)
         up     when the node was first seen Running again (the failback hold), or "-"
     havip-failover:forced = v1;<at>;<node>;<mac>     the last time a master was forced off
+    havip-failover:pair   = v1;<degraded|whole>;<at>;<mac>   how the pair was last reported
+    havip-failover:drill  = v1;<at>;<node>;<mac>     a drill took this standby off: put it back
 
 Pure: parsing, verifying and building entries; no I/O, no clock (the caller passes `now`).
 """
@@ -35,6 +37,8 @@ from .ids import ENI_ID_RE, INSTANCE_ID_RE
 PREFIX = "havip-failover:"
 REMOVED = PREFIX + "removed:"
 FORCED = PREFIX + "forced"
+PAIR = PREFIX + "pair"
+DRILL = PREFIX + "drill"
 VERSION = "v1"
 MIN_KEY_LENGTH = 32
 # Entries written up to this far in the future still count (one FC instance's clock ahead of
@@ -104,6 +108,18 @@ class Forced:
 
 
 @dataclass(frozen=True)
+class PairState:
+    state: Literal["degraded", "whole"]
+    at: float  # since when (the reconcile that saw it change)
+
+
+@dataclass(frozen=True)
+class Drill:
+    at: float
+    node: str  # the standby a drill took off, to be put back whatever HAVIP_FAILBACK says
+
+
+@dataclass(frozen=True)
 class Ignored:
     key: str
     why: str
@@ -114,6 +130,8 @@ class Record:
     removals: dict[str, Removal] = field(default_factory=dict)
     forced: Forced | None = None
     ignored: tuple[Ignored, ...] = ()
+    pair: PairState | None = None
+    drill: Drill | None = None
 
     def in_flight(self, now: float, *, besides: str = "") -> frozenset[str]:
         """Nodes whose removal by some invocation is in flight (other than `besides`)."""
@@ -135,6 +153,8 @@ class Record:
             "forced": {"at": iso(self.forced.at), "atEpoch": int(self.forced.at), "node": self.forced.node}
             if self.forced
             else None,
+            "pair": {"state": self.pair.state, "since": iso(self.pair.at)} if self.pair else None,
+            "drill": {"node": self.drill.node, "at": iso(self.drill.at)} if self.drill else None,
             "ignored": [{"key": i.key, "why": i.why} for i in self.ignored],
         }
 
@@ -164,13 +184,21 @@ def parse(tags: Iterable[tuple[str, str]], ha_vip_id: str, key: RecordKey, now: 
     trusted; anything else under our prefix is ignored with the reason."""
     removals: dict[str, Removal] = {}
     forced: Forced | None = None
+    pair: PairState | None = None
+    drill: Drill | None = None
     ignored: list[Ignored] = []
     for tag, value in tags:
         if not tag.startswith(PREFIX):
             continue  # someone else's tag
         try:
             if tag == FORCED:
-                forced = _forced(tag, value, ha_vip_id, key, now)
+                at, node = _stamp(tag, value, ha_vip_id, key, now)
+                forced = Forced(at, node)
+            elif tag == DRILL:
+                at, node = _stamp(tag, value, ha_vip_id, key, now)
+                drill = Drill(at, node)
+            elif tag == PAIR:
+                pair = _pair(tag, value, ha_vip_id, key, now)
             elif tag.startswith(REMOVED):
                 removal = _removal(tag, value, ha_vip_id, key, now)
                 removals[removal.node] = removal
@@ -180,7 +208,7 @@ def parse(tags: Iterable[tuple[str, str]], ha_vip_id: str, key: RecordKey, now: 
             ignored.append(Ignored(tag, str(err)))
         except Exception as err:  # whatever a hostile value does, it is ignored, never a crash
             ignored.append(Ignored(tag, f"unreadable ({type(err).__name__})"))
-    return Record(removals, forced, tuple(ignored))
+    return Record(removals, forced, tuple(ignored), pair, drill)
 
 
 def _fields(tag: str, value: str, count: int, ha_vip_id: str, key: RecordKey) -> list[str]:
@@ -216,26 +244,48 @@ def _removal(tag: str, value: str, ha_vip_id: str, key: RecordKey, now: float) -
     return Removal(node, "removing" if state == "removing" else "removed", at, int(held_text), left, up)
 
 
-def _forced(tag: str, value: str, ha_vip_id: str, key: RecordKey, now: float) -> Forced:
+def _stamp(tag: str, value: str, ha_vip_id: str, key: RecordKey, now: float) -> tuple[float, str]:
+    """`v1;<at>;<node>;<mac>`: when, and which node (the forced stamp, the drill's)."""
     at_text, node = _fields(tag, value, 4, ha_vip_id, key)
     at = _epoch(at_text)
     if at > now + CLOCK_SKEW:
         raise ValueError(f"written in the future (more than {int(CLOCK_SKEW)} s ahead): absurd")
     if not is_node(node):
         raise ValueError(f"{node!r} is not an instance or ENI id")
-    return Forced(at, node)
+    return at, node
+
+
+def _pair(tag: str, value: str, ha_vip_id: str, key: RecordKey, now: float) -> PairState:
+    state, at_text = _fields(tag, value, 4, ha_vip_id, key)
+    if state not in ("degraded", "whole"):
+        raise ValueError(f"unknown pair state {state!r}")
+    at = _epoch(at_text)
+    if at > now + CLOCK_SKEW:
+        raise ValueError(f"written in the future (more than {int(CLOCK_SKEW)} s ahead): absurd")
+    return PairState("degraded" if state == "degraded" else "whole", at)
 
 
 def removal_tag(key: RecordKey, ha_vip_id: str, removal: Removal) -> tuple[str, str]:
-    tag = REMOVED + removal.node
     up = iso(removal.up_since) if removal.up_since is not None else "-"
-    body = ";".join((VERSION, removal.state, iso(removal.at), str(removal.held), removal.left, up))
+    fields = (removal.state, iso(removal.at), str(removal.held), removal.left, up)
+    return _signed(key, ha_vip_id, REMOVED + removal.node, *fields)
+
+
+def _signed(key: RecordKey, ha_vip_id: str, tag: str, *fields: str) -> tuple[str, str]:
+    body = ";".join((VERSION, *fields))
     return tag, f"{body};{key.sign(ha_vip_id, tag, body)}"
 
 
 def forced_tag(key: RecordKey, ha_vip_id: str, forced: Forced) -> tuple[str, str]:
-    body = ";".join((VERSION, iso(forced.at), forced.node))
-    return FORCED, f"{body};{key.sign(ha_vip_id, FORCED, body)}"
+    return _signed(key, ha_vip_id, FORCED, iso(forced.at), forced.node)
+
+
+def drill_tag(key: RecordKey, ha_vip_id: str, drill: Drill) -> tuple[str, str]:
+    return _signed(key, ha_vip_id, DRILL, iso(drill.at), drill.node)
+
+
+def pair_tag(key: RecordKey, ha_vip_id: str, pair: PairState) -> tuple[str, str]:
+    return _signed(key, ha_vip_id, PAIR, pair.state, iso(pair.at))
 
 
 def label(tag: str, value: str | None) -> str:
@@ -245,7 +295,9 @@ def label(tag: str, value: str | None) -> str:
         return f"cleared {node or tag}"
     if node:
         return f"{value.split(';')[1]} {node}"
-    return "forced" if tag == FORCED else tag
+    if tag == PAIR:
+        return f"pair {value.split(';')[1]}"
+    return tag[len(PREFIX) :] if tag.startswith(PREFIX) else tag
 
 
 def removal_of(node: str, at: float, remaining: Sequence[str]) -> Removal:

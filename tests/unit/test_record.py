@@ -48,6 +48,19 @@ def test_an_entry_the_function_wrote_is_read_back_as_written() -> None:
     assert rec.ignored == ()
 
 
+def test_the_pair_state_and_a_drill_are_read_back_and_cannot_be_forged() -> None:
+    pair = record.PairState("degraded", NOW - 60)
+    drill = record.Drill(NOW - 5, STANDBY)
+    rec = parse(record.pair_tag(KEY, HAVIP, pair), record.drill_tag(KEY, HAVIP, drill))
+    assert (rec.pair, rec.drill, rec.ignored) == (pair, drill, ())
+    assert rec.public()["pair"] == {"state": "degraded", "since": "2027-01-15T07:59:00Z"}
+    forged = parse(
+        record.pair_tag(OTHER_KEY, HAVIP, pair),
+        record.drill_tag(KEY, "havip-bp1other000000001", drill),
+    )
+    assert (forged.pair, forged.drill, len(forged.ignored)) == (None, None, 2)
+
+
 def test_a_tag_value_fits_the_tag_service() -> None:
     eni = "eni-" + "a" * 40
     tag, value = record.removal_tag(KEY, HAVIP, removal(node=eni, held=10, up_since=NOW, state="removing"))
