@@ -1,10 +1,13 @@
-"""`python -m havip_failover invoke EVENT_FILE [--dry-run]` / `serve [--port N]` / `inspect`: run the FC entry locally.
+"""`python -m havip_failover invoke EVENT_FILE` / `serve` / `inspect` / `drill HAVIP_ID`: run the FC entry locally.
 
 `invoke` is what `s local invoke` does, `serve` what `s local start` does (a local HTTP
 trigger), both without Docker: the real handler, an FC-shaped context, the user's own
 credentials (ALIBABA_CLOUD_ACCESS_KEY_ID / _SECRET / _SECURITY_TOKEN) and endpoints
 (HAVIP_VPC_ENDPOINT, HAVIP_ECS_ENDPOINT, HAVIP_VPC_PROTOCOL). `inspect` shows every managed
-pair and what the function would do now, and changes nothing.
+pair and what the function would do now, and changes nothing. `drill` proves the whole path on
+a live pair without moving the VIP: the standby taken off and put back, through the real entry
+(the same order as `{"action": "drill", "haVipId": …}` from the FC console); it prints a table
+for people on stderr and the result on stdout, and exits 0 only when the drill was carried out.
 
 `invoke` sets the event's times to now first (`havip_failover.samples.retime`): the samples in
 events/ describe the past, and an old event is not one to act on. `--keep-times` sends the
@@ -77,6 +80,11 @@ def main(argv: list[str] | None = None) -> int:
     _common(inv)
     ins = sub.add_parser("inspect", help="show every managed pair and what the function would do now (read-only)")
     ins.add_argument("--region", default=None, help=REGION_HELP)
+    drl = sub.add_parser(
+        "drill", help="take the pair's standby off and put it back, timing every step (the VIP does not move)"
+    )
+    drl.add_argument("ha_vip_id", metavar="havip-id", help="the HAVIP, e.g. havip-bp1…")
+    _common(drl)
     srv = sub.add_parser("serve", help="a local HTTP trigger: each request runs the FC handler")
     srv.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
     srv.add_argument("--port", type=int, default=9000, help="port (default: 9000; 0 = any free port)")
@@ -95,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         return _inspect(region)
     if args.command == "serve":
         return _serve(args, region)
+    if args.command == "drill":
+        return _drill(args, region)
 
     try:
         raw = sys.stdin.buffer.read() if args.event_file == "-" else Path(args.event_file).read_bytes()
@@ -159,6 +169,24 @@ def _serve(args: argparse.Namespace, region: str) -> int:
         print(f"cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
         return 2
     return 0
+
+
+def _drill(args: argparse.Namespace, region: str) -> int:
+    from .drill import render_result
+    from .entry import handler, initialize
+
+    context = make_context(args.runtime, args.timeout, region)
+    try:
+        initialize(context)
+    except Exception as exc:  # the initializer already logged every problem
+        print(f"initialize failed: {exc}", file=sys.stderr)
+        return 2
+    order = {"action": "drill", "haVipId": args.ha_vip_id, "regionId": region, "dryRun": args.dry_run}
+    result = handler(json.dumps(order).encode(), context)
+    if result.get("drill") is not None:
+        print(render_result(result["drill"]), file=sys.stderr)
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+    return 0 if result.get("ok") else 1
 
 
 def _inspect(region: str) -> int:

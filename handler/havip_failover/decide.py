@@ -234,7 +234,7 @@ def _add(
         # Not the nodes this removal left: people changed the HAVIP since, or a later removal
         # is to be undone first.
         return Decision("skip", "nodes-changed-since-removal")
-    if not failback_due(removal, now, rules.hold):
+    if not failback_due(removal, now, 0.0 if intent.drill else rules.hold):
         return Decision("skip", "failback-hold")
     if evidence.ecs is None:
         return Decision("fail", "node-state-unknown")
@@ -244,9 +244,43 @@ def _add(
     return Decision("act", "failback-standby", instance_type=instance_type)
 
 
+# ---- a drill: only on a pair that can spare its standby for a few seconds ---------------------
+
+
+@dataclass(frozen=True)
+class DrillPlan:
+    standby: str | None  # the node it takes off and puts back (None: refused)
+    reason: Reason | None  # why it is refused
+    message: str
+
+
+def drill_plan(havip: HaVip, record: Record, ecs: Mapping[str, str]) -> DrillPlan:
+    """Which standby a drill takes off, or why it refuses: never unless the HAVIP is settled and
+    whole (no removal of the function's to undo, no drill unfinished) and every node is Running;
+    never the master (the VIP does not move)."""
+    nodes = havip.associated_instances
+    if not settled(havip):
+        return DrillPlan(None, "drill-havip-busy", f"the HAVIP is {havip.status or 'in an unknown status'}")
+    if record.drill is not None:
+        return DrillPlan(None, "drill-pair-not-whole", f"a drill on {record.drill.node} is not finished yet")
+    if record.removals:
+        off = ", ".join(sorted(record.removals))
+        return DrillPlan(None, "drill-pair-not-whole", f"the function took {off} off and has not put it back")
+    if len(nodes) < 2:
+        return DrillPlan(None, "drill-pair-not-whole", f"the HAVIP holds {len(nodes)} node(s): no standby to spare")
+    down = [f"{n} is {ecs.get(n, 'Absent')}" for n in nodes if ecs.get(n) != RUNNING]
+    if down:
+        return DrillPlan(None, "drill-node-not-running", "; ".join(down) + " in ECS")
+    master = havip.master_instance_id
+    if master not in nodes:
+        return DrillPlan(None, "drill-no-master", "the HAVIP names no master: which node is the standby is unknown")
+    standby = sorted(n for n in nodes if n != master)[0]
+    return DrillPlan(standby, None, f"{standby} is taken off and put back; the master {master} is not touched")
+
+
 # ---- the reconciler's plan: what a managed HAVIP needs, from its view, its record and ECS -----
 
-PlanKind = Literal["failover", "failback", "confirm", "mark-up", "mark-down", "forget"]
+PlanKind = Literal["failover", "failback", "confirm", "mark-up", "mark-down", "forget", "end-drill"]
 PlanReason = Literal[
     "master-stopped",
     "master-stopping",
@@ -258,6 +292,7 @@ PlanReason = Literal[
     "pair-already-whole",
     "running-again",
     "not-running",
+    "drill-over",
 ]
 MASTER_DOWN: Mapping[str, PlanReason] = {
     "Stopped": "master-stopped",
@@ -317,8 +352,13 @@ def assess(
     projected = set(nodes)  # the nodes once the adds planned so far have landed
     later: list[str] = []  # removals made after this one and not undone in this plan
     coming_back = False  # a recorded node on its way back (failback): no other advice needed
+    drilled = record.drill.node if record.drill else None
+    if drilled is not None and drilled not in record.removals:
+        plans.append(Plan("end-drill", drilled, "drill-over"))  # put back (or never taken off)
     for r in lifo(record.removals):
         node, status = r.node, ecs.get(r.node, "Absent")
+        # a drill's standby is put back at once, whatever the failback settings say
+        fb, h = ("standby", 0.0) if node == drilled else (failback, hold)
         taken = f"{node}, taken off at {iso(r.at)},"
         if node in nodes:
             if r.in_flight(now):
@@ -343,19 +383,19 @@ def assess(
                 plans.append(Plan("mark-down", node, "not-running"))
             restore.append(
                 f"{taken} is {status}: start it"
-                + ("; it is re-associated as standby once Running" if failback == "standby" else "")
+                + ("; it is re-associated as standby once Running" if fb == "standby" else "")
             )
             continue
-        if failback != "standby":
+        if fb != "standby":
             restore.append(f"{node} is Running again: associate it (AssociateHaVip), or set HAVIP_FAILBACK=standby")
             continue
         coming_back = True
-        if hold > 0 and r.up_since is None:
+        if h > 0 and r.up_since is None:
             plans.append(Plan("mark-up", node, "running-again"))
-            waiting.append(f"{node} is Running again: re-associated as standby after {int(hold)} s")
-        elif not failback_due(r, now, hold):
+            waiting.append(f"{node} is Running again: re-associated as standby after {int(h)} s")
+        elif not failback_due(r, now, h):
             assert r.up_since is not None
-            waiting.append(f"{node} is Running since {iso(r.up_since)}: re-associated at {iso(r.up_since + hold)}")
+            waiting.append(f"{node} is Running since {iso(r.up_since)}: re-associated at {iso(r.up_since + h)}")
         elif left_digest(projected) != r.left and later[:-1]:
             waiting.append(f"{node} is re-associated once {', '.join(later[:-1])} (removed after it) is back")
         elif left_digest(projected) != r.left:

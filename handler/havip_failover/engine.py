@@ -540,7 +540,8 @@ class Engine:
             tag = record.removal_tag(self.key, i.ha_vip_id, record.confirmed(d.removal))
             self._note(d, self.write_record(i.region_id, i.ha_vip_id, dict([tag]), ()))
         elif i.kind == "add":
-            self._note(d, self.write_record(i.region_id, i.ha_vip_id, {}, [record.REMOVED + i.node]))
+            keys = [record.REMOVED + i.node] + ([record.DRILL] if i.drill else [])
+            self._note(d, self.write_record(i.region_id, i.ha_vip_id, {}, keys))
 
     @staticmethod
     def _note(d: Drive, write: RecordWrite) -> None:

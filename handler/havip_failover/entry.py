@@ -22,6 +22,7 @@ import structlog
 from . import logs
 from .config import Config, ConfigError, load
 from .decide import Rules, recovered_nodes
+from .drill import Timed, run_drill
 from .engine import Deadline, Engine, Policy
 from .lifecycle import LifecyclePolicy, LifecycleRun, Reconciler
 from .model import BadEvent, Parsed, ParseOptions, Unauthorized
@@ -300,7 +301,13 @@ def _run(
     lifecycle_dry = config.dry_run or any(s.dry_run for s in parsed.signals)
     lifecycle = LifecyclePolicy(config.ha_vip_ids, config.tag, config.failback, config.failback_hold, lifecycle_dry)
     recovered = recovered_nodes(parsed.signals) if config.failback == "standby" else []
-    needs_api = any(s.state == "failed" for s in parsed.signals) or parsed.reconcile or parsed.inspect or recovered
+    needs_api = (
+        any(s.state == "failed" for s in parsed.signals)
+        or parsed.reconcile
+        or parsed.inspect
+        or parsed.drill is not None
+        or recovered
+    )
     if vpc is None and needs_api:
         creds = credentials_from(context, env)
         if creds is not None:
@@ -314,8 +321,10 @@ def _run(
         cooldown=config.cooldown,
         hold=config.failback_hold,
     )
+    api: VpcApi = vpc or _NoVpc()
+    timed = Timed(api, clock.monotonic)  # a drill reports every call's time
     engine = Engine(
-        vpc or _NoVpc(),
+        timed.as_api() if parsed.drill else api,
         Policy(rules, config.dry_run, wait_for_completion=config.wait_seconds > 0),
         clock,
         Deadline(clock, budget),
@@ -323,6 +332,10 @@ def _run(
         rng=rng,
         wall=wall,
     )
+    if parsed.drill is not None:
+        return _drill(
+            parsed, engine, timed, default_region=default_region, request_id=request_id, started=started, clock=clock
+        )
     resolver = Resolver(engine, config.ha_vip_ids, config.max_event_age)
     reports, intents = resolver.resolve((s, s.region_id or default_region) for s in parsed.signals)
     reports.extend(engine.drive(intents))
@@ -364,6 +377,32 @@ def _run(
         outcomes=[r.outcome.value for r in reports],
         elapsedMs=int((clock.monotonic() - started) * 1000),
     )
+    return result
+
+
+def _drill(
+    parsed: Parsed,
+    engine: Engine,
+    timed: Timed,
+    *,
+    default_region: str | None,
+    request_id: str,
+    started: float,
+    clock: Any,
+) -> dict[str, Any]:
+    """A drill order: its two decisions in `results`, the drill itself (steps, timings,
+    permissions) in `drill`; ok only when it was carried out (or planned, in a dry run)."""
+    order = parsed.drill
+    assert order is not None
+    region = order.region_id or default_region
+    if region is None:
+        error = {"code": "MissingRegion", "message": "the order names no region and FC_REGION is not set"}
+        return _result(request_id, False, [], signals=parsed, error=error)
+    run = run_drill(engine, timed, order, region, f"drill:{request_id}")
+    result = _result(request_id, run.ok, run.reports, dry_run=order.dry_run or engine.policy.dry_run, signals=parsed)
+    result["drill"] = logs.scrub(run.to_result())
+    level = log.info if run.ok else log.warning
+    level("havip.drill", **result["drill"], elapsedMs=int((clock.monotonic() - started) * 1000))
     return result
 
 

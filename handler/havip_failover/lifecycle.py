@@ -213,6 +213,7 @@ class Reconciler:
             incident=f"failback:{h.ha_vip_id}:{plan.node}:{record.iso(removal.at)}",
             detail=f"failback: taken off at {record.iso(removal.at)}, {status} in ECS",
             dry_run=self.policy.dry_run,
+            drill=pair.record.drill is not None and pair.record.drill.node == plan.node,
         )
 
     def _keep_record(self, region: str, pair: PairReport) -> None:
@@ -220,10 +221,13 @@ class Reconciler:
         key, h, now = self.engine.key, pair.havip.ha_vip_id, self.engine.wall()
         updated: dict[str, Removal] = {}
         forget: list[str] = []
+        clear: list[str] = []
         for plan in pair.assessment.plans:
             current = updated.get(plan.node) or pair.record.removals.get(plan.node)
             if plan.kind == "forget":
                 forget.append(plan.node)
+            elif plan.kind == "end-drill":
+                clear.append(record.DRILL)
             elif current is not None and plan.kind == "confirm":
                 updated[plan.node] = record.confirmed(current)
             elif current is not None and plan.kind == "mark-up":
@@ -231,9 +235,10 @@ class Reconciler:
             elif current is not None and plan.kind == "mark-down":
                 updated[plan.node] = replace(current, up_since=None)
         tags = dict(record.removal_tag(key, h, r) for n, r in updated.items() if n not in forget)
-        if not tags and not forget:
+        clear += [record.REMOVED + n for n in forget]
+        if not tags and not clear:
             return
-        write = self.engine.write_record(region, h, tags, [record.REMOVED + n for n in forget])
+        write = self.engine.write_record(region, h, tags, clear)
         pair.done.extend(write.written)
 
     def _after(self, region: str, pair: PairReport, now: float) -> None:

@@ -23,6 +23,7 @@ SourceName = Literal[
     "manual",
     "health-check",
     "reconcile",
+    "drill",
 ]
 
 
@@ -98,6 +99,13 @@ Reason = Literal[
     "node-state-unknown",
     "node-not-running",
     "failback-standby",
+    # a drill (it only ever acts on a settled, whole pair whose every node is Running)
+    "drill-havip-busy",
+    "drill-pair-not-whole",
+    "drill-node-not-running",
+    "drill-no-master",
+    "drill-record-unwritable",
+    "drill-standby",
 ]
 
 
@@ -122,10 +130,22 @@ class Intent:
     client_token: str | None = None  # a person's own ClientToken (only for the HAVIP it named)
     dry_run: bool = False
     event_time: float | None = None
+    # Putting back the standby a drill took off: at once (no failback hold, whatever
+    # HAVIP_FAILBACK says), and the drill's entry in the record is cleared with its removal's.
+    drill: bool = False
 
     @property
     def state(self) -> SignalState:
         return "failed" if self.kind == "remove" else "recovered"
+
+
+@dataclass(frozen=True)
+class DrillOrder:
+    """A person's order to prove the whole path on a live pair: take the standby off, put it back."""
+
+    ha_vip_id: str
+    region_id: str | None = None
+    dry_run: bool = False
 
 
 @dataclass(frozen=True)
@@ -217,4 +237,5 @@ class Parsed:
     rejected: list[Rejected] = field(default_factory=list)
     reconcile: bool = False  # FC's timer: reconcile every managed HAVIP
     warmup: bool = False  # FC's timer with the payload "ping": no API call at all
+    drill: DrillOrder | None = None  # a drill order (FC console, s invoke, the CLI)
     inspect: bool = False  # a read-only view of every managed pair (GET on the HTTP trigger)

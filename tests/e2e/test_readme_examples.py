@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -86,7 +87,7 @@ def trigger(tmp_path: Path) -> Iterator[tuple[EmulatorServer, int]]:
             serve.wait(timeout=10)
 
 
-def _bash(script: str, port: int) -> dict[str, object]:
+def _bash(script: str, port: int) -> dict[str, Any]:
     done = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", script.replace("127.0.0.1:9000", f"127.0.0.1:{port}")],
         cwd=ROOT,
@@ -95,7 +96,7 @@ def _bash(script: str, port: int) -> dict[str, object]:
         timeout=60,
         check=True,
     )
-    answer: dict[str, object] = json.loads(done.stdout)
+    answer: dict[str, Any] = json.loads(done.stdout)
     return answer
 
 
@@ -105,7 +106,7 @@ def test_the_readme_curl_examples_answer_what_it_says(trigger: tuple[EmulatorSer
     # "HTTP 200 with a result whose outcome is unassociated and reason master-failed: the master
     # was forced off and masterAfter is the standby"
     first = _bash(post, port)
-    (r,) = first["results"]  # type: ignore[misc]
+    (r,) = first["results"]
     assert (r["outcome"], r["reason"], r["force"], r["masterAfter"]) == ("unassociated", "master-failed", True, STANDBY)
     assert emulator.backend.get_havip("havip-bp1pair0000000001")["AssociatedInstances"]["associatedInstance"] == [
         STANDBY
@@ -113,8 +114,8 @@ def test_the_readme_curl_examples_answer_what_it_says(trigger: tuple[EmulatorSer
     # "Send it again and the answer is already-unassociated"
     time.sleep(1.1)  # a new second: the example's timestamp is the time it is sent
     again = _bash(post, port)
-    assert [x["outcome"] for x in again["results"]] == ["already-unassociated"]  # type: ignore[attr-defined]
+    assert [x["outcome"] for x in again["results"]] == ["already-unassociated"]
     # the GET "shows the pair" (inspect)
     seen = _bash("TOKEN=$(sed -n 's/^HAVIP_CALLBACK_TOKEN=//p' scripts/local.env)\n" + get, port)
-    (pair,) = seen["pairs"]  # type: ignore[misc]
+    (pair,) = seen["pairs"]
     assert pair["nodes"] == [STANDBY] and pair["degraded"] is True

@@ -21,7 +21,9 @@ alarm, two timers, a failure event during an association). After every sequence:
     the HAVIP hold more nodes than it did before;
 (5) a second reconcile with nothing changed makes no call that changes anything;
 (6) no tag, however forged, holds a failover back: once the dust settles (and a genuine
-    cooldown has passed), a master ECS shows Stopped while another node is Running is taken off.
+    cooldown has passed), a master ECS shows Stopped while another node is Running is taken off;
+(7) a drill never takes the master off, and one that reports done leaves the HAVIP's nodes, its
+    master and its record as it found them (a drill cut short is finished by a later reconcile).
 """
 
 from __future__ import annotations
@@ -105,7 +107,8 @@ class Step:
     form: str = ""  # forge: what was forged; record-fault: which call fails how
 
 
-skews = st.sampled_from([0.0, 0.0, 30.0, -30.0, 240.0])
+MAX_SKEW = 240.0  # how far an FC instance's clock runs ahead of the others' here
+skews = st.sampled_from([0.0, 0.0, 30.0, -30.0, MAX_SKEW])
 steps = st.one_of(
     st.builds(
         Step,
@@ -143,6 +146,8 @@ steps = st.one_of(
         nodes=st.tuples(st.integers(0, 3)),
         status=st.sampled_from(["Running", "Stopped", "Stopping", "Absent", "Starting"]),
     ),
+    # a drill, whole or cut short (the role may not AssociateHaVip this once)
+    st.builds(Step, kind=st.just("drill"), form=st.sampled_from(["", "", "cut"])),
     # a node the function took off is Running again, and the failback hold passes
     st.builds(Step, kind=st.just("recover"), nodes=st.tuples(st.integers(0, 2)), advance=st.just(61.0)),
     st.builds(
@@ -176,8 +181,9 @@ class World:
     skew: float = 0.0  # of the invocation running now
     excused_empty: bool = False  # another actor raced our call, or emptied the HAVIP itself
     actor_removed_at: float = float("-inf")  # clock time of another actor's last removal
+    actor_added_at: float = float("-inf")  # and of its last association
     violations: list[str] = field(default_factory=list)
-    tokens: dict[str, set[str]] = field(default_factory=dict)  # "event id|instance" (an incident) -> tokens
+    tokens: dict[str, set[str]] = field(default_factory=dict)  # "event id|instance|intent" -> tokens
     ordered: set[str] = field(default_factory=set)  # client tokens of a person's orders
     removed_by_us: set[str] = field(default_factory=set)
     released: set[str] = field(default_factory=set)  # instances ECS no longer knows
@@ -185,6 +191,7 @@ class World:
     after_call: dict[str, list[Callable[[str], None]]] = field(default_factory=dict)  # action -> hooks
     forgeries: list[tuple[str, str]] = field(default_factory=list)  # (node, form), refreshed at the end
     depth: int = 0  # nested invocations (another one while a call is served)
+    drilling: str | None = None  # the master when a drill began, while it runs
     counts: dict[str, int] = field(default_factory=dict)
 
     def node(self, index: int) -> str:
@@ -210,6 +217,8 @@ def _watch(world: World) -> None:
         # not a replay of a call the API accepted before (an attempt refused, e.g. throttled, is none)
         fresh = kw["client_token"] not in world.accepted
         world.accepted.add(kw["client_token"])
+        if world.drilling is not None and instance_id == world.drilling:
+            world.violations.append(f"(7) a drill took the master {instance_id} off")
         if fresh and h.status == "Unassociating":
             world.removed_by_us.add(instance_id)
             others = [i for i in h.associated_instances if i != instance_id]
@@ -233,9 +242,12 @@ def _watch(world: World) -> None:
         if not world.running(instance_id):
             world.violations.append(f"(4) failback of {instance_id}, which ECS shows not Running")
         held = signed[instance_id].held if instance_id in signed else len(world.shape.nodes)
-        if len(h.associated_instances) + 1 > held:
-            world.violations.append(f"(4) failback would make the HAVIP hold {len(h.associated_instances) + 1}")
-        request_id = real_associate(region_id, ha_vip_id, instance_id, **kw)
+        request_id = real_associate(region_id, ha_vip_id, instance_id, **kw)  # (refused: no change)
+        # Another actor's association within the describe's lag before the call is one no client
+        # can see (its view shows the HAVIP without it): the race (1) excuses for removals.
+        unseen = world.clock.now - world.actor_added_at <= vpc.lag + 1.0
+        if len(h.associated_instances) + 1 > held and not unseen:
+            world.violations.append(f"(4) failback made the HAVIP hold {len(h.associated_instances) + 1}")
         for hook in world.after_call.pop("AssociateHaVip", []):
             hook(instance_id)
         return request_id
@@ -267,7 +279,8 @@ def _run(world: World, event: bytes, wait: str = "5", skew: float = 0.0) -> Any:
         world.skew = outer_skew
     for r in result["results"]:
         if r.get("clientToken") and r["eventId"]:
-            world.tokens.setdefault(f"{r['eventId']}|{r['instanceId']}", set()).add(r["clientToken"])
+            # an incident's change: its identity, the node, and which change (a drill makes two)
+            world.tokens.setdefault(f"{r['eventId']}|{r['instanceId']}|{r['intent']}", set()).add(r["clientToken"])
     return result
 
 
@@ -409,6 +422,8 @@ def _apply(world: World, step: Step) -> None:
         world.wall[0] += step.advance
         world.clock.now += step.advance
         _run(world, TIMER)  # ... and has passed
+    elif step.kind == "drill":
+        _drill(world, step)
     elif step.kind == "forge":
         node = world.node(step.nodes[0])
         world.forgeries.append((node, step.form))
@@ -425,6 +440,26 @@ def _apply(world: World, step: Step) -> None:
     else:
         _actor(world, step)
     world.after_call.clear()
+
+
+def _drill(world: World, step: Step) -> None:
+    vpc = world.vpc
+    before = vpc.havips[HAVIP]
+    actor_before = world.actor_removed_at
+    if step.form == "cut":
+        vpc.fail_next("AssociateHaVip", DENIED)
+    world.drilling = before.master_instance_id
+    try:
+        result = _run(world, json.dumps({"action": "drill", "haVipId": HAVIP}).encode())
+    finally:
+        world.drilling = None
+    status = result["drill"]["status"]
+    world.count(f"drill {status}")
+    after = vpc.havips[HAVIP]
+    if status == "done" and world.actor_removed_at == actor_before:
+        same = (set(after.associated_instances), after.master_instance_id, after.tags)
+        if same != (set(before.associated_instances), before.master_instance_id, before.tags):
+            world.violations.append(f"(7) a drill left {after}, found {before}")
 
 
 def _set_ecs(world: World, node: str, status: str) -> None:
@@ -471,6 +506,7 @@ def _actor(world: World, step: Step) -> None:
             and world.shape.host(node) not in world.released
         ):
             v.havips[HAVIP] = replace(h, associated_instances=(*h.associated_instances, node))
+            world.actor_added_at = v.clock.now
 
     if step.race:
         world.vpc.race("UnassociateHaVip", change)
@@ -485,7 +521,8 @@ def _no_forged_veto(world: World, master_dies: bool) -> None:
     vpc = world.vpc
     vpc.clear_faults()
     _settle(world, 60.0)
-    world.wall[0] += COOLDOWN + 1
+    # a genuine cooldown has passed by the clock of whichever instance stamped it
+    world.wall[0] += COOLDOWN + MAX_SKEW + 1
     h = vpc.havips[HAVIP]
     if master_dies and h.master_instance_id and any(world.running(n) for n in h.associated_instances):
         _set_ecs(world, h.master_instance_id, "Stopped")

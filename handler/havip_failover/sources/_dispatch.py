@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from havip_failover.model import BadEvent, Ignored, NotForUs, Parsed, ParseOptions, Rejected, Signal
 
-from . import cloudmonitor, ecs, eventbridge, health, manual
+from . import cloudmonitor, drill, ecs, eventbridge, health, manual
 from ._common import fail, json_type, load_json, safe_repr, suggest
 
 ACCEPTED_SHAPES = (
@@ -17,6 +17,7 @@ ACCEPTED_SHAPES = (
     "a manual event with UnassociateHaVip's parameters (HaVipId, InstanceId, RegionId, Force, "
     "InstanceType, ClientToken, DryRun); "
     "a CloudMonitor alarm (alertState, alertName, metricName, dimensions, ...); "
+    'a drill order {"action": "drill", "haVipId", "regionId", "dryRun"}; '
     "or an FC HTTP-trigger request carrying one of these"
 )
 _MAX_KEYS_SHOWN = 10
@@ -26,6 +27,8 @@ def dispatch_json(value: object, options: ParseOptions) -> Parsed:
     """A decoded JSON value -> Parsed (envelope "direct" or "eventbridge-batch")."""
     if isinstance(value, list):
         return _batch(value, options)
+    if isinstance(value, dict) and drill.looks_like_order(value):
+        return Parsed(envelope="direct", drill=drill.parse_drill(value))
     if isinstance(value, dict):
         try:
             return Parsed(signals=[parse_object(value, options)], envelope="direct")

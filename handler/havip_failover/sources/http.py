@@ -45,7 +45,7 @@ from collections.abc import Mapping
 
 from havip_failover.model import BadEvent, Ignored, NotForUs, Parsed, ParseOptions, Unauthorized
 
-from . import cloudmonitor, ecs, eventbridge, health, manual
+from . import cloudmonitor, drill, ecs, eventbridge, health, manual
 from ._common import (
     MAX_EVENT_BYTES,
     decode_text,
@@ -253,6 +253,13 @@ def _parse_json_body(value: object, options: ParseOptions, node: cloudmonitor.Al
     alarm: Mapping[str, object] | None = None
     other_shapes = (eventbridge.looks_like_cloudevent, health.looks_like_health, ecs.looks_like_notification)
     if isinstance(value, dict) and not any(looks(value) for looks in other_shapes):
+        if drill.looks_like_order(value):
+            fail(
+                "ManualOrderNotAllowedOverHttp",
+                "a drill order is not accepted over the HTTP trigger: it carries a person's authority, which the "
+                "callback token does not grant; send it by a RAM-authenticated invocation (the FC console's test "
+                "panel, `s invoke`, or `python -m havip_failover drill`)",
+            )
         if manual.looks_like_manual(value):
             fail(
                 "ManualOrderNotAllowedOverHttp",
