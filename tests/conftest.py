@@ -44,6 +44,21 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FC_REGION", "cn-hangzhou")
 
 
+class Wall:
+    """UTC epoch seconds that move only when a test says so (the record's times, event ages)."""
+
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def wall() -> Wall:
+    return Wall()
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()

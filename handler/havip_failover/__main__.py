@@ -34,6 +34,7 @@ import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from .fc_context import Fc310Context, Fc312Context, FcCredentials, FcFunction
 
@@ -116,16 +117,9 @@ def main(argv: list[str] | None = None) -> int:
 
         raw = retime(raw)
         print("the event's times were set to now (--keep-times to send them as they are)", file=sys.stderr)
-    context = make_context(args.runtime, args.timeout, region)
-
-    from .entry import handler, initialize
-
-    try:
-        initialize(context)
-    except Exception as exc:  # the initializer already logged every problem
-        print(f"initialize failed: {exc}", file=sys.stderr)
-        return 2
-    result = handler(raw, context)
+    result = _handle(raw, args, region)
+    if isinstance(result, int):
+        return result
     print(json.dumps(result, indent=2, ensure_ascii=False))
     body = json.loads(result["body"]) if isinstance(result, dict) and "statusCode" in result else result
     return 0 if isinstance(body, dict) and body.get("ok") else 1
@@ -171,8 +165,9 @@ def _serve(args: argparse.Namespace, region: str) -> int:
     return 0
 
 
-def _drill(args: argparse.Namespace, region: str) -> int:
-    from .drill import render_result
+def _handle(raw: bytes, args: argparse.Namespace, region: str) -> Any:
+    """The FC entry on `raw`, as an instance runs it: the initializer, then the handler (2: the
+    initializer refused)."""
     from .entry import handler, initialize
 
     context = make_context(args.runtime, args.timeout, region)
@@ -181,8 +176,16 @@ def _drill(args: argparse.Namespace, region: str) -> int:
     except Exception as exc:  # the initializer already logged every problem
         print(f"initialize failed: {exc}", file=sys.stderr)
         return 2
+    return handler(raw, context)
+
+
+def _drill(args: argparse.Namespace, region: str) -> int:
+    from .drill import render_result
+
     order = {"action": "drill", "haVipId": args.ha_vip_id, "regionId": region, "dryRun": args.dry_run}
-    result = handler(json.dumps(order).encode(), context)
+    result = _handle(json.dumps(order).encode(), args, region)
+    if isinstance(result, int):
+        return result
     if result.get("drill") is not None:
         print(render_result(result["drill"]), file=sys.stderr)
     print(json.dumps(result, indent=2, ensure_ascii=False))

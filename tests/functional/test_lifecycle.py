@@ -13,7 +13,7 @@ import pytest
 from havip_failover import record
 from havip_failover.entry import inspect, invoke
 from havip_failover.fc_context import Fc310Context
-from tests.conftest import BASE_ENV, manual
+from tests.conftest import BASE_ENV, Wall, manual
 from tests.fakes import FakeClock, FakeVpc, pair
 from tests.records import KEY, forced, removed
 
@@ -21,19 +21,6 @@ MASTER = "i-bp1master000000001"
 STANDBY = "i-bp1standby00000001"
 HAVIP = "havip-bp1pair0000000001"
 TIMER = json.dumps({"triggerTime": "2026-12-02T03:00:00Z", "triggerName": "reconcile", "payload": ""}).encode()
-
-
-class Wall:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def wall() -> Wall:
-    return Wall()
 
 
 def run(event: bytes, vpc: FakeVpc, clock: FakeClock, wall: Wall, **env: str) -> Any:

@@ -9,15 +9,13 @@ from collections.abc import MutableMapping
 from dataclasses import replace
 from typing import Any
 
-import pytest
-
 from havip_failover import record
 from havip_failover.entry import invoke
 from havip_failover.fc_context import Fc310Context
 from havip_failover.model import HaVip
 from havip_failover.observe import INCIDENTS
 from havip_failover.vpc import VpcError
-from tests.conftest import BASE_ENV
+from tests.conftest import BASE_ENV, Wall
 from tests.fakes import FakeClock, FakeVpc, pair
 from tests.records import KEY, forced, removed
 
@@ -30,19 +28,6 @@ TIMER = json.dumps({"triggerTime": "2026-12-02T03:00:00Z", "triggerName": "recon
 FAILBACK = {"HAVIP_FAILBACK": "standby", "HAVIP_FAILBACK_HOLD_SECONDS": "0"}
 THROTTLED = VpcError("Throttling.User", "Request was denied due to user flow control.", http_status=400)
 DENIED = VpcError("Forbidden.RAM", "User not authorized to operate on the specified resource.", http_status=403)
-
-
-class Wall:
-    def __init__(self) -> None:
-        self.now = 1_800_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def wall() -> Wall:
-    return Wall()
 
 
 def run(event: bytes, vpc: FakeVpc, clock: FakeClock, wall: Wall, **env: str) -> Any:
