@@ -1,4 +1,4 @@
-"""The README's local curl examples, run as written (with bash and real curl) against the local
+"""The docs' local curl examples, run as written (with bash and real curl): the README's against the local
 HTTP trigger (`python -m havip_failover serve`) and the emulator, with the settings of
 scripts/local.env: they answer what the README says they answer."""
 
@@ -119,3 +119,22 @@ def test_the_readme_curl_examples_answer_what_it_says(trigger: tuple[EmulatorSer
     seen = _bash("TOKEN=$(sed -n 's/^HAVIP_CALLBACK_TOKEN=//p' scripts/local.env)\n" + get, port)
     (pair,) = seen["pairs"]
     assert pair["nodes"] == [STANDBY] and pair["degraded"] is True
+
+
+def test_the_emulators_admin_examples_run_as_written(tmp_path: Path) -> None:
+    if shutil.which("curl") is None or shutil.which("bash") is None:
+        pytest.skip("curl and bash are needed to run the emulator README's examples as written")
+    text = (ROOT / "vpc_emulator" / "README.md").read_text(encoding="utf-8")
+    blocks = [b for b in re.findall(r"```sh\n(.*?)```", text, re.S) if "curl" in b and "_emulator" in b]
+    assert len(blocks) >= 2, "vpc_emulator/README.md shows its admin API with curl"
+    backend = VpcBackend()
+    backend.seed(two_node_pair())
+    with EmulatorServer(backend) as emulator:
+        for block in blocks:
+            script = block.replace("127.0.0.1:8765", emulator.endpoint)
+            subprocess.run(
+                ["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, check=True, timeout=60, capture_output=True
+            )
+        # what they say they do: the master's ECS status changed, a fault is queued
+        assert backend.get_instance(MASTER)["status"] == "Stopped"
+        assert [f.action for f in emulator.faults.pending()] == ["DescribeHaVips"]
