@@ -1,6 +1,6 @@
-"""The docs' local curl examples, run as written (with bash and real curl): the README's against the local
-HTTP trigger (`python -m havip_failover serve`) and the emulator, with the settings of
-scripts/local.env: they answer what the README says they answer."""
+"""The docs' local curl examples, run as written (bash and real curl): the README's against the
+local HTTP trigger (`python -m havip_failover serve`) and the emulator with the settings of
+scripts/local.env, the emulator README's against its admin API: they do what the docs say."""
 
 from __future__ import annotations
 
