@@ -58,6 +58,8 @@ EVERYTHING_SET = {
     "HAVIP_FAILBACK": "standby",
     "HAVIP_FAILBACK_HOLD_SECONDS": "600",
     "HAVIP_COOLDOWN_SECONDS": "0",
+    "HAVIP_EVENT_BUS": "havip-failover",
+    "HAVIP_EVENTBRIDGE_ENDPOINT": "eventbridge-vpc.cn-shanghai.aliyuncs.com",
     "LOG_LEVEL": "DEBUG",
 }
 SCENARIOS: dict[str, dict[str, str]] = {"defaults": {}, "everything-set": EVERYTHING_SET}
