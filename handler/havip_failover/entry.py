@@ -25,6 +25,7 @@ from .decide import Rules, recovered_nodes
 from .engine import Deadline, Engine, Policy
 from .lifecycle import LifecyclePolicy, LifecycleRun, Reconciler
 from .model import BadEvent, Parsed, ParseOptions, Unauthorized
+from .publish import PUBLISH_SECONDS, Outbox, publish
 from .record import iso
 from .resolve import Resolver
 from .result import Report, error_dict
@@ -99,13 +100,17 @@ def _attr(obj: Any, *names: str) -> str | None:
 
 def _sdk_vpc(config: Config, creds: Credentials | None) -> SdkVpc:
     # STS credentials rotate: a new set gets a new client, the old one is dropped.
-    key = (config.vpc_endpoint, config.ecs_endpoint, config.vpc_protocol, creds)
+    key = (config.vpc_endpoint, config.ecs_endpoint, config.eventbridge_endpoint, config.vpc_protocol, creds)
     with _lock:
         vpc = _vpc_cache.get(key)
         if vpc is None:
             _vpc_cache.clear()
             vpc = SdkVpc(
-                creds, endpoint=config.vpc_endpoint, ecs_endpoint=config.ecs_endpoint, protocol=config.vpc_protocol
+                creds,
+                endpoint=config.vpc_endpoint,
+                ecs_endpoint=config.ecs_endpoint,
+                eventbridge_endpoint=config.eventbridge_endpoint,
+                protocol=config.vpc_protocol,
             )
             _vpc_cache[key] = vpc
         return vpc
@@ -298,7 +303,9 @@ def _run(
         budget = min(budget, HTTP_ANSWER_SECONDS)
     # A signal's own dry run (a health check's dryRun) also covers the failback check it triggers.
     lifecycle_dry = config.dry_run or any(s.dry_run for s in parsed.signals)
-    lifecycle = LifecyclePolicy(config.ha_vip_ids, config.tag, config.failback, config.failback_hold, lifecycle_dry)
+    lifecycle = LifecyclePolicy(
+        config.ha_vip_ids, config.tag, config.failback, config.failback_hold, lifecycle_dry, bool(config.event_bus)
+    )
     recovered = recovered_nodes(parsed.signals) if config.failback == "standby" else []
     needs_api = any(s.state == "failed" for s in parsed.signals) or parsed.reconcile or parsed.inspect or recovered
     if vpc is None and needs_api:
@@ -355,6 +362,27 @@ def _run(
             result["note"] = lifecycle_run.note
         if lifecycle_run.error:
             result["error"] = lifecycle_run.error
+    if config.event_bus and not config.dry_run and not parsed.inspect:
+        # After every act: publishing never delays a call, nor changes an outcome or `ok`.
+        outbox = Outbox(request_id, wall)
+        outbox.decisions(reports)
+        if lifecycle_run is not None and default_region is not None:
+            outbox.reconciled(default_region, lifecycle_run)
+        elapsed = clock.monotonic() - started
+        seconds = budget_seconds(PUBLISH_SECONDS, _function_timeout(context), elapsed)
+        if http:  # the HTTP answer is still due within HTTP_ANSWER_SECONDS
+            seconds = max(0.0, min(seconds, HTTP_ANSWER_SECONDS - elapsed))
+        events = publish(
+            outbox,
+            engine.vpc,
+            bus=config.event_bus,
+            region=default_region,
+            clock=clock,
+            seconds=seconds,
+            key=config.record_key,
+            rng=rng,
+        )
+        result["events"] = logs.scrub(events)
     log.info(
         "havip.invocation",
         eventId=parsed.signals[0].event_id if len(parsed.signals) == 1 else None,
@@ -374,7 +402,7 @@ class _NoVpc:
         raise AssertionError("no VPC call is needed for this invocation")
 
     unassociate_ha_vip = associate_ha_vip = tag_resources = untag_resources = list_tag_resources = describe_ha_vips
-    describe_instance_status = describe_network_interfaces = describe_ha_vips
+    describe_instance_status = describe_network_interfaces = put_events = describe_ha_vips
 
 
 def _result(
