@@ -26,8 +26,10 @@ TIMER = json.dumps({"triggerTime": "2026-12-02T03:00:00Z", "triggerName": "recon
 WALL = 1_800_000_000.0
 
 
-def run(event: bytes, vpc: FakeVpc, clock: FakeClock, *, timeout: int = 60, **env: str) -> Any:
-    full = {**BASE_ENV, "HAVIP_IDS": HAVIP, "HAVIP_EVENT_BUS": BUS, **env}
+def run(
+    event: bytes, vpc: FakeVpc, clock: FakeClock, env: dict[str, str] | None = None, *, timeout: int = 60, **more: str
+) -> Any:
+    full = {**BASE_ENV, "HAVIP_IDS": HAVIP, "HAVIP_EVENT_BUS": BUS, **(env or {}), **more}
     context = Fc310Context(request_id="req-events", function=FcFunction(timeout=timeout))
     return invoke(event, context, env=full, vpc=vpc, clock=clock, wall=lambda: WALL)
 
@@ -102,17 +104,17 @@ def test_pair_degraded_once_then_whole_once(cloud: FakeVpc, clock: FakeClock) ->
     env = {"HAVIP_FAILBACK": "standby", "HAVIP_FAILBACK_HOLD_SECONDS": "0"}
     cloud.ecs[MASTER] = "Stopped"
     # the reconciler fails the master over: the failover and the degraded pair, in one run
-    run(TIMER, cloud, clock, **env)
+    run(TIMER, cloud, clock, env)
     assert types(cloud) == ["havip-failover:HaVip:Unassociated", "havip-failover:Pair:Degraded"]
     stamp = record.parse(cloud.havips[HAVIP].tags, HAVIP, KEY, WALL).pair
     assert stamp is not None and stamp.state == "degraded"
     for _ in range(3):
-        run(TIMER, cloud, clock, **env)
+        run(TIMER, cloud, clock, env)
     assert len(types(cloud)) == 2
     cloud.ecs[MASTER] = "Running"
-    run(TIMER, cloud, clock, **env)
+    run(TIMER, cloud, clock, env)
     assert types(cloud)[2:] == ["havip-failover:HaVip:Associated", "havip-failover:Pair:Whole"]
-    run(TIMER, cloud, clock, **env)
+    run(TIMER, cloud, clock, env)
     assert len(types(cloud)) == 4
 
 
@@ -126,7 +128,9 @@ def test_a_pair_found_degraded_is_kept_in_the_upkeeps_one_write(cloud: FakeVpc, 
     run(TIMER, cloud, clock)
     # THEN one batched write holds both (the removal seen done, the pair's new state)
     (write,) = [c for c in cloud.calls if c.action == "TagResources"][len(before) :]
-    assert set(write.params["tags"]) == {f"havip-failover:removed:{MASTER}", "havip-failover:pair"}  # type: ignore[arg-type]
+    written = write.params["tags"]
+    assert isinstance(written, dict)
+    assert set(written) == {f"havip-failover:removed:{MASTER}", "havip-failover:pair"}
     assert types(cloud)[1:] == ["havip-failover:Pair:Degraded"]
 
 
