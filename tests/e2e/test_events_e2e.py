@@ -4,7 +4,10 @@ to the emulator's EventBridge (PutEvents), which keeps what each bus received.""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +25,7 @@ HAVIP = "havip-bp1pair0000000001"
 BUS = "havip-failover"
 SUBJECT = f"havip/cn-hangzhou/{HAVIP}"
 RECONCILE = event_bytes("timer-reconcile.json")
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -234,3 +238,18 @@ def test_without_a_bus_nothing_is_published(emulator: EmulatorServer, fc: Invoke
     fc(RECONCILE, extra_env={"HAVIP_IDS": HAVIP})
     assert emulator.calls("PutEvents") == []
     assert "havip-failover:pair" not in dict(_tags(emulator))  # nothing kept for events that are off
+
+
+def test_make_demo_shows_the_events_of_the_failover_and_the_failback() -> None:
+    done = subprocess.run(
+        [sys.executable, "scripts/demo.py"], cwd=ROOT, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    shown = done.stdout[done.stdout.index("Events on the EventBridge bus havip-failover") :].splitlines()[1:5]
+    kinds = [line.split()[1] for line in shown]
+    assert kinds == [
+        "havip-failover:HaVip:Unassociated",
+        "havip-failover:Pair:Degraded",
+        "havip-failover:HaVip:Associated",
+        "havip-failover:Pair:Whole",
+    ]
