@@ -5,7 +5,8 @@ the pair, HAVIP_FAILBACK=standby with a 2 s hold), and runs `index.handler` thro
 story: the master dies (ECS Stopped) and its CloudMonitor alarm fences it; a reconcile while
 it is down reports the pair degraded; it comes back (ECS Running) and the reconciler, after the
 hold, re-associates it as the standby; a reconcile with nothing to do; inspect. Shows the log
-lines, the results and the HAVIP after each step.
+lines, the results and the HAVIP after each step, and at the end the events the function
+published to the emulator's EventBridge bus (HAVIP_EVENT_BUS).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 MASTER = "i-bp1master000000001"
 HOLD = 2  # s: HAVIP_FAILBACK_HOLD_SECONDS for the demo (300 by default)
+BUS = "havip-failover"  # the emulator's EventBridge bus the demo publishes to
 # (title, event file in events/, ECS status to give the old master first, seconds to wait first)
 STEPS: list[tuple[str, str, str | None, float]] = [
     ("the master dies; its CloudMonitor alarm (HTTP trigger)", "cloudmonitor-alarm-master.json", "Stopped", 0),
@@ -36,7 +38,19 @@ BOLD, DIM, RESET = ("\033[1m", "\033[2m", "\033[0m") if sys.stdout.isatty() else
 
 def start_emulator() -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "vpc_emulator", "--scenario", "pair", "--port", "0", "--unassociate-delay", "1.0"],
+        [
+            sys.executable,
+            "-m",
+            "vpc_emulator",
+            "--scenario",
+            "pair",
+            "--port",
+            "0",
+            "--unassociate-delay",
+            "1.0",
+            "--event-bus",
+            BUS,
+        ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
@@ -61,6 +75,25 @@ def show_havips(endpoint: str, title: str) -> None:
     for h in havips(endpoint):
         instances = ", ".join(f"{i} (master)" if i == h.get("master") else i for i in h.get("instances", [])) or "none"
         print(f"  {h['id']}  {h.get('ip', '')}  status={h.get('status')}  instances: {instances}")
+    print()
+
+
+def events(endpoint: str) -> list[dict[str, Any]]:
+    with urllib.request.urlopen(f"http://{endpoint}/_emulator/events?bus={BUS}", timeout=5) as response:
+        received: list[dict[str, Any]] = json.load(response)
+    return [e["event"] for e in received]
+
+
+def show_events(endpoint: str) -> None:
+    print(f"{BOLD}Events on the EventBridge bus {BUS} (GET /_emulator/events){RESET}")
+    for e in events(endpoint):
+        data = e["Data"]
+        what = (
+            f"{data.get('instanceId')} {data.get('outcome')} ({data.get('reason')})"
+            if "outcome" in data
+            else f"pair {data.get('state')}, nodes {data.get('nodes')}"
+        )
+        print(f"  {e['Time']}  {e['Type']:<36} {e['Subject']}  {what}")
     print()
 
 
@@ -91,6 +124,8 @@ def main() -> int:
                 "HAVIP_IDS": "havip-bp1pair0000000001",
                 "HAVIP_FAILBACK": "standby",
                 "HAVIP_FAILBACK_HOLD_SECONDS": str(HOLD),
+                "HAVIP_EVENT_BUS": BUS,
+                "HAVIP_EVENTBRIDGE_ENDPOINT": endpoint,
                 "ALIBABA_CLOUD_ACCESS_KEY_ID": "LTAIemulatorKey",
                 "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "emulator-secret",
             }
@@ -127,6 +162,7 @@ def main() -> int:
                     print(f"   {line}")
             print()
             show_havips(endpoint, f"HAVIP after step {n}")
+        show_events(endpoint)
         return 0
     finally:
         proc.terminate()

@@ -11,6 +11,7 @@ too.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator, Mapping, MutableMapping, Sequence
 from contextlib import contextmanager
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from havip_failover.model import HaVip
-from havip_failover.vpc import HaVipPage, VpcError, havip_from_map
+from havip_failover.vpc import BusEvent, HaVipPage, VpcError, havip_from_map
 from vpc_emulator.models import VpcApiError, VpcBackend, instance_kind
 
 REGION = "cn-hangzhou"
@@ -36,6 +37,7 @@ ACTIONS = (
     "ListTagResources",
     "DescribeInstanceStatus",
     "DescribeNetworkInterfaces",
+    "PutEvents",
 )
 # The pages the SDK adapter asks for (havip_failover.vpc): ECS ids per call, page sizes.
 ECS_IDS_PER_CALL = 100
@@ -312,6 +314,18 @@ class FakeVpc:
                     for row in body["NetworkInterfaceSets"]["NetworkInterfaceSet"]:
                         found[str(row["NetworkInterfaceId"])] = str(row["InstanceId"]) or None
         return found
+
+    def put_events(self, region_id: str, event_bus: str, events: Sequence[BusEvent], *, timeout: float = 5.0) -> str:
+        """Onto the backend's bus, as the SDK adapter sends them (EventList as JSON)."""
+        request_id = self._serve("PutEvents", {"bus": event_bus, "ids": tuple(e.id for e in events)})
+        with _translated(request_id):
+            listed = json.dumps([e.to_api() for e in events], ensure_ascii=False, separators=(",", ":"))
+            self.backend.put_events(request_id, event_bus, listed)
+        return request_id
+
+    def events(self, event_bus: str | None = None) -> list[dict[str, Any]]:
+        """The CloudEvents the backend's buses received, oldest first (each as PutEvents took it)."""
+        return [e["event"] for e in self.backend.received_events(event_bus)]
 
     @staticmethod
     def _pages(

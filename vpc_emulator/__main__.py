@@ -49,6 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="reject x-acs-date further off than this (negative = no check)",
     )
+    parser.add_argument(
+        "--event-bus",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="an EventBridge custom bus that PutEvents may publish to (repeatable)",
+    )
     parser.add_argument("--port-file", type=Path, default=None, help="write the port here")
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
     return parser
@@ -69,6 +76,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.max_instances is not None:
         try:
             backend.max_instances = args.max_instances
+        except ValueError as exc:
+            parser.error(str(exc))
+    for bus in args.event_bus:
+        try:
+            backend.create_event_bus(bus)
         except ValueError as exc:
             parser.error(str(exc))
     if args.verbose:

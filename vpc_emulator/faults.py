@@ -39,7 +39,7 @@ DEFAULT_MESSAGES = {
 
 def access_denied(action: str, access_key_id: str | None) -> VpcApiError:
     """The gateway's RAM denial: 403 Forbidden.RAM with its AccessDeniedDetail."""
-    product = "ecs" if action in ECS_ACTIONS else "vpc"
+    product = "ecs" if action in ECS_ACTIONS else "eventbridge" if action == "PutEvents" else "vpc"
     sts = (access_key_id or "").startswith("STS.")
     detail = {
         "PolicyType": "AccountLevelIdentityBasedPolicy",

@@ -1,5 +1,6 @@
-"""State and rules of the emulated VPC API (HAVIPs, their tags) and of the ECS API's view of
-instances and ENIs. No HTTP here.
+"""State and rules of the emulated VPC API (HAVIPs, their tags), of the ECS API's view of
+instances and ENIs, and of EventBridge's custom buses (PutEvents, and what each bus received).
+No HTTP here.
 
 Every public method is thread-safe. Asynchronous operations (UnassociateHaVip,
 AssociateHaVip, an instance's reboot phases) are recorded with a due time on a monotonic
@@ -12,7 +13,9 @@ from __future__ import annotations
 
 import copy
 import datetime
+import json
 import math
+import re
 import secrets
 import string
 import threading
@@ -47,6 +50,16 @@ MAX_INSTANCE_STATUS_PAGE_SIZE = 50
 MAX_ENI_PAGE_SIZE = 100
 # How far back the history answers a lagged describe (older entries are pruned).
 HISTORY_SECONDS = 900.0
+# EventBridge's limits (its "Limits" page): a batch of at most 16 events, 256 KB an event, 1 MB a
+# batch; the fields' lengths; a custom bus's name. Codes for what breaks them are the emulator's
+# own (InvalidParameter, as the VPC rules here), where the pages name none.
+MAX_EVENTS_PER_PUT = 16
+MAX_EVENT_BYTES = 256 * 1024
+MAX_PUT_BYTES = 1024 * 1024
+EVENT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,127}$")
+EVENT_BUS_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,126}$")
+EVENT_FIELD_LIMITS = {"Source": 128, "Subject": 512, "Type": 64}
+MAX_KEPT_EVENTS = 10_000  # per bus: the oldest are dropped (an emulator, not an archive)
 
 _ID_ALPHABET = string.ascii_lowercase + string.digits
 
@@ -199,6 +212,8 @@ class VpcBackend:
         # Completed asynchronous transitions: (ha_vip_id, instance_id, op, completed_at) where
         # completed_at is when it was due on the backend clock, not when an access noticed it.
         self._transitions: list[tuple[str, str, str, float]] = []
+        # EventBridge: custom bus name -> the events it received, oldest first.
+        self._buses: dict[str, list[dict[str, Any]]] = {}
 
     @property
     def max_instances(self) -> int:
@@ -853,6 +868,72 @@ class VpcBackend:
             "NetworkInterfaceSets": {"NetworkInterfaceSet": rows[start : start + size]},
         }
 
+    # ------------------------------------------------------------------ EventBridge
+
+    def create_event_bus(self, name: str) -> None:
+        """A custom bus (EventBridge's CreateEventBus): PutEvents onto a bus that does not exist fails."""
+        if not EVENT_BUS_RE.match(name) or name == "default" or name.startswith("eventbridge-reserved-"):
+            raise ValueError(f"{name!r} is not a custom event bus name")
+        with self._lock:
+            self._buses.setdefault(name, [])
+
+    def event_buses(self) -> list[str]:
+        with self._lock:
+            return sorted(self._buses)
+
+    def put_events(self, request_id: str, event_bus: str | None, event_list: str | None) -> dict[str, Any]:
+        """PutEvents: the events (EventList, a JSON array of CloudEvents as the SDK sends it)
+        land on the bus, each with its EventId and a TraceId."""
+        if not event_bus:
+            raise missing_parameter("EventBusName")
+        if not event_list:
+            raise missing_parameter("EventList")
+        try:
+            events = json.loads(event_list)
+        except ValueError as exc:
+            raise VpcApiError(400, "InvalidParameter", f"EventList is not JSON: {exc}") from None
+        if not isinstance(events, list) or not events or not all(isinstance(e, dict) for e in events):
+            raise VpcApiError(400, "InvalidParameter", "EventList must be a non-empty array of events.")
+        if len(events) > MAX_EVENTS_PER_PUT:
+            raise VpcApiError(400, "InvalidParameter", f"EventList holds at most {MAX_EVENTS_PER_PUT} events.")
+        if len(event_list.encode()) > MAX_PUT_BYTES:
+            raise VpcApiError(400, "InvalidParameter", "The events of one request exceed 1 MB.")
+        for n, event in enumerate(events):
+            for name in ("Id", "Source", "Type"):
+                if not isinstance(event.get(name), str) or not event[name]:
+                    raise VpcApiError(400, "InvalidParameter", f"EventList.{n + 1}.{name} is mandatory.")
+            if not EVENT_ID_RE.match(event["Id"]):
+                raise VpcApiError(
+                    400, "InvalidParameter", f"EventList.{n + 1}.Id: letters, digits and hyphens, at most 128."
+                )
+            for name, most in EVENT_FIELD_LIMITS.items():
+                if len(str(event.get(name) or "")) > most:
+                    raise VpcApiError(400, "InvalidParameter", f"EventList.{n + 1}.{name}: at most {most} characters.")
+            if len(json.dumps(event, ensure_ascii=False).encode()) > MAX_EVENT_BYTES:
+                raise VpcApiError(400, "InvalidParameter", f"EventList.{n + 1} exceeds 256 KB.")
+        with self._lock:
+            if event_bus not in self._buses:
+                raise VpcApiError(404, "EventBusNotExist", f"The event bus [{event_bus}] not existed!")
+            received = self._buses[event_bus]
+            entries = []
+            for event in events:
+                trace = secrets.token_hex(8)
+                received.append({"bus": event_bus, "requestId": request_id, "traceId": trace, "event": event})
+                entries.append({"EventId": event["Id"], "TraceId": trace})
+            del received[:-MAX_KEPT_EVENTS]
+        return {"Code": "200", "Success": True, "Data": {"FailedEntryCount": 0, "EntryList": entries}}
+
+    def received_events(self, event_bus: str | None = None) -> list[dict[str, Any]]:
+        """What the buses received, oldest first: {"bus", "requestId", "traceId", "event"}."""
+        with self._lock:
+            buses = [event_bus] if event_bus is not None else sorted(self._buses)
+            return copy.deepcopy([e for b in buses for e in self._buses.get(b, [])])
+
+    def clear_events(self) -> None:
+        with self._lock:
+            for received in self._buses.values():
+                received.clear()
+
     # ------------------------------------------------------------------ helpers for tests
 
     def add_instance(
@@ -1114,6 +1195,7 @@ class VpcBackend:
             self._havip_history.clear()
             self._instance_history.clear()
             self._havip_seq.clear()
+            self._buses.clear()
 
     def seed(self, data: Mapping[str, Any]) -> None:
         """Add the state described by a seed (see `snapshot()` for the format)."""
@@ -1127,6 +1209,8 @@ class VpcBackend:
                 self.latency = float(data["latency"])
             if "max_instances" in data:
                 self.max_instances = data["max_instances"]
+            for bus in data.get("event_buses") or []:
+                self.create_event_bus(str(bus))
             regions = data.get("regions") or {}
             if not isinstance(regions, Mapping):
                 raise ValueError("seed 'regions' must be an object")
@@ -1184,7 +1268,8 @@ class VpcBackend:
         "havips": [{"id", "vpc", "vswitch", "ip", "instances", "master", "status",
         "instance_type", "eips", "description", "name", "create_time", "tags", "resource_group",
         ["pending"]}]}}, (an ENI's instance entry also has "instance": the ECS instance it is
-        attached to) "unassociate_delay", "associate_delay", "latency", "max_instances"}``
+        attached to) "unassociate_delay", "associate_delay", "latency", "max_instances",
+        ["event_buses": [EventBridge custom bus names], when there are any]}``
         """
         with self._lock:
             self._tick()
@@ -1220,15 +1305,16 @@ class VpcBackend:
                     "instances": [i.to_seed() for i in self._instances.get(region, {}).values()],
                     "havips": havips,
                 }
-            return copy.deepcopy(
-                {
-                    "regions": regions,
-                    "unassociate_delay": self.unassociate_delay,
-                    "associate_delay": self.associate_delay,
-                    "latency": self.latency,
-                    "max_instances": self.max_instances,
-                }
-            )
+            snapshot: dict[str, Any] = {
+                "regions": regions,
+                "unassociate_delay": self.unassociate_delay,
+                "associate_delay": self.associate_delay,
+                "latency": self.latency,
+                "max_instances": self.max_instances,
+            }
+            if self._buses:
+                snapshot["event_buses"] = sorted(self._buses)
+            return copy.deepcopy(snapshot)
 
 
 def _parse_int(name: str, value: str | int | None, default: int) -> int:

@@ -14,6 +14,7 @@ from .models import VpcApiError, VpcBackend
 
 API_VERSION = "2016-04-28"
 ECS_API_VERSION = "2014-05-26"
+EVENTBRIDGE_API_VERSION = "2020-04-01"
 JSON_CONTENT_TYPE = "application/json;charset=utf-8"
 _FILTER_KEY_RE = re.compile(r"^Filter\.(\d+)\.Key$")
 _FILTER_VALUE_RE = re.compile(r"^Filter\.(\d+)\.Value\.(\d+)$")
@@ -24,13 +25,13 @@ def new_request_id() -> str:
     return str(uuid.uuid4()).upper()
 
 
-def error_body(code: str, message: str, request_id: str, host_id: str) -> dict[str, str]:
+def error_body(code: str, message: str, request_id: str, host_id: str, product: str = "Vpc") -> dict[str, str]:
     return {
         "RequestId": request_id,
         "HostId": host_id,
         "Code": code,
         "Message": message,
-        "Recommend": f"https://api.aliyun.com/troubleshoot?q={code}&product=Vpc&requestId={request_id}",
+        "Recommend": f"https://api.aliyun.com/troubleshoot?q={code}&product={product}&requestId={request_id}",
     }
 
 
@@ -70,7 +71,8 @@ def parse_tags(params: Mapping[str, str], prefix: str) -> list[tuple[str, str | 
     return [(keys[n], values.get(n)) for n in sorted(keys)]
 
 
-# Each action with its API version: VPC and ECS are served on one endpoint, told apart by action.
+# Each action with its API version: VPC, ECS and EventBridge are served on one endpoint, told
+# apart by action.
 ACTION_VERSIONS = {
     "DescribeHaVips": API_VERSION,
     "UnassociateHaVip": API_VERSION,
@@ -80,7 +82,14 @@ ACTION_VERSIONS = {
     "ListTagResources": API_VERSION,
     "DescribeInstanceStatus": ECS_API_VERSION,
     "DescribeNetworkInterfaces": ECS_API_VERSION,
+    "PutEvents": EVENTBRIDGE_API_VERSION,
 }
+PRODUCTS = {ECS_API_VERSION: "Ecs", EVENTBRIDGE_API_VERSION: "eventbridge"}
+
+
+def product_of(action: str) -> str:
+    """The product an action belongs to, as its errors' Recommend link names it."""
+    return PRODUCTS.get(ACTION_VERSIONS.get(action, API_VERSION), "Vpc")
 
 
 class VpcResponses:
@@ -97,6 +106,7 @@ class VpcResponses:
             "ListTagResources": self.list_tag_resources,
             "DescribeInstanceStatus": self.describe_instance_status,
             "DescribeNetworkInterfaces": self.describe_network_interfaces,
+            "PutEvents": self.put_events,
         }
 
     @property
@@ -111,7 +121,9 @@ class VpcResponses:
         # The endpoint of the action's product answers: a VPC action with ECS's version is
         # InvalidVersion, as the VPC endpoint would say.
         expected = ACTION_VERSIONS.get(action)
-        if version not in (API_VERSION, ECS_API_VERSION) or (expected is not None and version != expected):
+        if version not in (API_VERSION, ECS_API_VERSION, EVENTBRIDGE_API_VERSION) or (
+            expected is not None and version != expected
+        ):
             raise VpcApiError(400, "InvalidVersion", "Specified parameter Version is not valid.")
         if action not in self._actions:
             raise VpcApiError(
@@ -184,6 +196,10 @@ class VpcResponses:
             params.get("PageSize"),
             lag=lag,
         )
+        return {"RequestId": request_id, **result}
+
+    def put_events(self, params: dict[str, str], request_id: str, lag: float = 0.0) -> dict[str, Any]:
+        result = self.backend.put_events(request_id, params.get("EventBusName"), params.get("EventList"))
         return {"RequestId": request_id, **result}
 
     def unassociate_ha_vip(self, params: dict[str, str], request_id: str, lag: float = 0.0) -> dict[str, Any]:

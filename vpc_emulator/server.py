@@ -23,6 +23,11 @@ Admin API (no signature), JSON in and out:
 - ``GET /_emulator/ram`` → denials; ``POST /_emulator/ram`` body ``{"deny": [actions],
   "access_key_id": "…"}`` (no key: every key; ``"allow"`` lifts); ``DELETE`` clears them
 - ``GET /_emulator/health`` → ``{"ok": true}``
+- ``GET /_emulator/events`` (``?bus=NAME``) → what EventBridge's PutEvents put on each bus,
+  oldest first: ``[{"bus", "requestId", "traceId", "event": {Id, Source, Type, Subject, Time,
+  Data, …}}]``; ``DELETE /_emulator/events`` forgets them
+- ``GET /_emulator/buses`` → the custom buses; ``POST /_emulator/buses/<name>`` creates one
+  (PutEvents onto a bus that does not exist answers 404 ``EventBusNotExist``)
 
 Faults (``POST /_emulator/faults``) also take ``"lag": SECONDS`` (DescribeHaVips,
 DescribeInstanceStatus or DescribeNetworkInterfaces answered from that long ago) and
@@ -44,11 +49,11 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from .faults import Fault, FaultPlan, RamPolicy, access_denied
 from .models import VpcApiError, VpcBackend
-from .responses import JSON_CONTENT_TYPE, VpcResponses, error_body, new_request_id
+from .responses import JSON_CONTENT_TYPE, VpcResponses, error_body, new_request_id, product_of
 from .signing import ApiRequest, Authenticator, action_params
 
 log = logging.getLogger("vpc_emulator")
@@ -281,7 +286,7 @@ class _Handler(BaseHTTPRequestHandler):
             journal(err.http_status, err.code, request_id)
             self._send_json(
                 err.http_status,
-                {**error_body(err.code, err.message, request_id, self._host()), **err.extra},
+                {**error_body(err.code, err.message, request_id, self._host(), product_of(action)), **err.extra},
                 {"x-acs-request-id": request_id},
             )
             return
@@ -320,6 +325,17 @@ class _Handler(BaseHTTPRequestHandler):
             elif route == "journal" and method == "DELETE":
                 emulator.clear_journal()
                 self._send_json(200, [])
+            elif route == "events" and method == "GET":
+                bus = parse_qs(urlsplit(self.path).query).get("bus", [None])[0]
+                self._send_json(200, emulator.backend.received_events(bus))
+            elif route == "events" and method == "DELETE":
+                emulator.backend.clear_events()
+                self._send_json(200, [])
+            elif route == "buses" and method == "GET":
+                self._send_json(200, emulator.backend.event_buses())
+            elif route.startswith("buses/") and method in ("POST", "PUT"):
+                emulator.backend.create_event_bus(route[len("buses/") :])
+                self._send_json(200, emulator.backend.event_buses())
             elif route == "faults" and method == "GET":
                 self._send_json(200, [f.to_dict() for f in emulator.faults.pending()])
             elif route == "faults" and method == "POST":

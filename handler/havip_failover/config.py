@@ -14,6 +14,10 @@ TRUE = {"true", "1", "yes", "on"}
 FALSE = {"false", "0", "no", "off", ""}
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 ENDPOINT_RE = re.compile(r"^[A-Za-z0-9.-]+(:[0-9]{1,5})?$")
+# EventBridge's rule for a bus name: at most 127 characters, letters, digits and hyphens, starting
+# with a letter or digit; `default` (Alibaba Cloud's own events) and `eventbridge-reserved-…` are not
+# custom buses.
+EVENT_BUS_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,126}$")
 # A shorter callback token is guessable, and a short secret cannot be blanked from logs
 # reliably (it could be part of anything).
 MIN_TOKEN_LENGTH = 16
@@ -39,6 +43,8 @@ VARIABLES = (
     "HAVIP_COOLDOWN_SECONDS",
     "HAVIP_RECORD_KEY",
     "HAVIP_RECORD_KEY_PREVIOUS",
+    "HAVIP_EVENT_BUS",
+    "HAVIP_EVENTBRIDGE_ENDPOINT",
     "LOG_LEVEL",
 )
 
@@ -76,6 +82,8 @@ class Config:
     # during a rotation). Required: `load` refuses a configuration without it.
     record_key_text: str = ""
     record_key_previous: str = ""
+    event_bus: str | None = None  # HAVIP_EVENT_BUS: where every change is published (None: off)
+    eventbridge_endpoint: str | None = None
 
     @property
     def record_key(self) -> RecordKey:
@@ -95,7 +103,8 @@ class Config:
             f"min_consecutive_failures={self.min_consecutive_failures}, log_level={self.log_level!r}, "
             f"require_survivor={self.require_survivor}, max_event_age={self.max_event_age}, tag={self.tag!r}, "
             f"failback={self.failback!r}, failback_hold={self.failback_hold}, cooldown={self.cooldown}, "
-            f"record_key=<{'set' if self.record_key_text else 'unset'}>)"
+            f"record_key=<{'set' if self.record_key_text else 'unset'}>, event_bus={self.event_bus!r}, "
+            f"eventbridge_endpoint={self.eventbridge_endpoint!r})"
         )
 
     def public(self) -> dict[str, object]:
@@ -121,6 +130,8 @@ class Config:
             "cooldownSeconds": self.cooldown,
             "recordKeySet": bool(self.record_key_text),
             "recordKeyPreviousSet": bool(self.record_key_previous),
+            "eventBus": self.event_bus,
+            "eventbridgeEndpoint": self.eventbridge_endpoint,
         }
 
 
@@ -178,6 +189,17 @@ def load(env: Mapping[str, str]) -> Config:
 
     endpoint = _endpoint(env, "HAVIP_VPC_ENDPOINT", problems)
     ecs_endpoint = _endpoint(env, "HAVIP_ECS_ENDPOINT", problems)
+    eventbridge_endpoint = _endpoint(env, "HAVIP_EVENTBRIDGE_ENDPOINT", problems)
+
+    event_bus = env.get("HAVIP_EVENT_BUS", "").strip() or None
+    if event_bus is not None and (
+        not EVENT_BUS_RE.match(event_bus) or event_bus == "default" or event_bus.startswith("eventbridge-reserved-")
+    ):
+        problems.append(
+            f"HAVIP_EVENT_BUS: {event_bus!r} is not a custom EventBridge bus name (letters, digits and "
+            "hyphens, starting with a letter or digit, at most 127 characters; not `default` nor "
+            "`eventbridge-reserved-…`); empty: publish nothing"
+        )
 
     protocol = env.get("HAVIP_VPC_PROTOCOL", "https").strip().lower() or "https"
     if protocol not in ("http", "https"):
@@ -260,6 +282,8 @@ def load(env: Mapping[str, str]) -> Config:
         cooldown=cooldown,
         record_key_text=record_key,
         record_key_previous=record_key_previous,
+        event_bus=event_bus,
+        eventbridge_endpoint=eventbridge_endpoint,
     )
 
 

@@ -37,6 +37,7 @@ PERMISSIONS = {
     "describe_network_interfaces": "ecs:DescribeNetworkInterfaces",
     "unassociate_ha_vip": "vpc:UnassociateHaVip",
     "associate_ha_vip": "vpc:AssociateHaVip",
+    "put_events": "eventbridge:PutEvents",  # with HAVIP_EVENT_BUS: the drill's own events
 }
 
 Status = Literal["done", "planned", "refused", "cut-short", "failed"]

@@ -26,6 +26,7 @@ from .drill import Timed, run_drill
 from .engine import Deadline, Engine, Policy
 from .lifecycle import LifecyclePolicy, LifecycleRun, Reconciler
 from .model import BadEvent, Parsed, ParseOptions, Unauthorized
+from .publish import PUBLISH_SECONDS, Outbox, publish
 from .record import iso
 from .resolve import Resolver
 from .result import Report, error_dict
@@ -100,13 +101,17 @@ def _attr(obj: Any, *names: str) -> str | None:
 
 def _sdk_vpc(config: Config, creds: Credentials | None) -> SdkVpc:
     # STS credentials rotate: a new set gets a new client, the old one is dropped.
-    key = (config.vpc_endpoint, config.ecs_endpoint, config.vpc_protocol, creds)
+    key = (config.vpc_endpoint, config.ecs_endpoint, config.eventbridge_endpoint, config.vpc_protocol, creds)
     with _lock:
         vpc = _vpc_cache.get(key)
         if vpc is None:
             _vpc_cache.clear()
             vpc = SdkVpc(
-                creds, endpoint=config.vpc_endpoint, ecs_endpoint=config.ecs_endpoint, protocol=config.vpc_protocol
+                creds,
+                endpoint=config.vpc_endpoint,
+                ecs_endpoint=config.ecs_endpoint,
+                eventbridge_endpoint=config.eventbridge_endpoint,
+                protocol=config.vpc_protocol,
             )
             _vpc_cache[key] = vpc
         return vpc
@@ -299,7 +304,9 @@ def _run(
         budget = min(budget, HTTP_ANSWER_SECONDS)
     # A signal's own dry run (a health check's dryRun) also covers the failback check it triggers.
     lifecycle_dry = config.dry_run or any(s.dry_run for s in parsed.signals)
-    lifecycle = LifecyclePolicy(config.ha_vip_ids, config.tag, config.failback, config.failback_hold, lifecycle_dry)
+    lifecycle = LifecyclePolicy(
+        config.ha_vip_ids, config.tag, config.failback, config.failback_hold, lifecycle_dry, bool(config.event_bus)
+    )
     recovered = recovered_nodes(parsed.signals) if config.failback == "standby" else []
     needs_api = (
         any(s.state == "failed" for s in parsed.signals)
@@ -332,9 +339,44 @@ def _run(
         rng=rng,
         wall=wall,
     )
+
+    def publish_events(reports: list[Report], lifecycle_run: LifecycleRun | None = None) -> dict[str, Any] | None:
+        """What the invocation changed, on the operator's bus (HAVIP_EVENT_BUS) — after every act:
+        publishing never delays a call, nor changes an outcome or `ok`."""
+        if not config.event_bus or config.dry_run or parsed.inspect:
+            return None
+        outbox = Outbox(request_id, wall)
+        outbox.decisions(reports)
+        if lifecycle_run is not None and default_region is not None:
+            outbox.reconciled(default_region, lifecycle_run)
+        elapsed = clock.monotonic() - started
+        seconds = budget_seconds(PUBLISH_SECONDS, _function_timeout(context), elapsed)
+        if http:  # the HTTP answer is still due within HTTP_ANSWER_SECONDS
+            seconds = max(0.0, min(seconds, HTTP_ANSWER_SECONDS - elapsed))
+        region = default_region if parsed.drill is None else parsed.drill.region_id or default_region
+        events = publish(
+            outbox,
+            engine.vpc,
+            bus=config.event_bus,
+            region=region,
+            clock=clock,
+            seconds=seconds,
+            key=config.record_key,
+            rng=rng,
+        )
+        scrubbed: dict[str, Any] = logs.scrub(events)
+        return scrubbed
+
     if parsed.drill is not None:
         return _drill(
-            parsed, engine, timed, default_region=default_region, request_id=request_id, started=started, clock=clock
+            parsed,
+            engine,
+            timed,
+            publish_events,
+            default_region=default_region,
+            request_id=request_id,
+            started=started,
+            clock=clock,
         )
     resolver = Resolver(engine, config.ha_vip_ids, config.max_event_age)
     reports, intents = resolver.resolve((s, s.region_id or default_region) for s in parsed.signals)
@@ -368,6 +410,9 @@ def _run(
             result["note"] = lifecycle_run.note
         if lifecycle_run.error:
             result["error"] = lifecycle_run.error
+    events = publish_events(reports, lifecycle_run)
+    if events is not None:
+        result["events"] = events
     log.info(
         "havip.invocation",
         eventId=parsed.signals[0].event_id if len(parsed.signals) == 1 else None,
@@ -384,6 +429,7 @@ def _drill(
     parsed: Parsed,
     engine: Engine,
     timed: Timed,
+    publish_events: Callable[[list[Report]], dict[str, Any] | None],
     *,
     default_region: str | None,
     request_id: str,
@@ -399,8 +445,12 @@ def _drill(
         error = {"code": "MissingRegion", "message": "the order names no region and FC_REGION is not set"}
         return _result(request_id, False, [], signals=parsed, error=error)
     run = run_drill(engine, timed, order, region, f"drill:{request_id}")
+    events = publish_events(run.reports)  # through the timed API: the drill proves this permission too
+    run.calls = list(timed.calls)
     result = _result(request_id, run.ok, run.reports, dry_run=order.dry_run or engine.policy.dry_run, signals=parsed)
     result["drill"] = logs.scrub(run.to_result())
+    if events is not None:
+        result["events"] = events
     level = log.info if run.ok else log.warning
     level("havip.drill", **result["drill"], elapsedMs=int((clock.monotonic() - started) * 1000))
     return result
@@ -413,7 +463,7 @@ class _NoVpc:
         raise AssertionError("no VPC call is needed for this invocation")
 
     unassociate_ha_vip = associate_ha_vip = tag_resources = untag_resources = list_tag_resources = describe_ha_vips
-    describe_instance_status = describe_network_interfaces = describe_ha_vips
+    describe_instance_status = describe_network_interfaces = put_events = describe_ha_vips
 
 
 def _result(

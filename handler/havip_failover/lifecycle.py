@@ -10,6 +10,11 @@ function removed is Running again for the hold (`add`, failback) — and the res
 true (a removal seen done, a node seen Running again, an entry with nothing left to do), in one
 batched write per HAVIP, before the intents run.
 
+With events on (HAVIP_EVENT_BUS), the reconciler also keeps how each pair was last reported
+(`havip-failover:pair`, degraded or whole) and, when the pair as it stands after the run's
+actions differs, writes the new state and says so once (`PairReport.change`): in the upkeep's
+batch when the run has no change for that pair, else right after its intents.
+
 Inspect is the same reading and planning, with no call that changes anything.
 """
 
@@ -18,7 +23,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 
@@ -27,8 +32,8 @@ from .decide import CHANGES, Assessment, Plan, assess
 from .engine import Engine
 from .model import HaVip, Intent
 from .observe import View, pages
-from .record import Record, Removal
-from .result import Report
+from .record import PairState, Record, Removal
+from .result import RecordWrite, Report
 
 log = structlog.get_logger("havip_failover")
 
@@ -40,6 +45,7 @@ class LifecyclePolicy:
     failback: str = "off"  # "off" | "standby"
     hold: float = 300.0
     dry_run: bool = False
+    track_pairs: bool = False  # keep the pair's reported state (events are published)
 
     @property
     def managed(self) -> bool:
@@ -57,6 +63,8 @@ class PairReport:
     taken_at: float
     after: tuple[HaVip, Record, Assessment] | None = None  # once the plan was carried out
     done: list[str] = field(default_factory=list)  # record changes made
+    change: PairState | None = None  # became degraded / whole again in this run (track_pairs)
+    record_errors: list[tuple[list[str], dict[str, Any]]] = field(default_factory=list)  # upkeep writes that failed
 
     def to_result(self) -> dict[str, Any]:
         havip, rec, a = self.after or (self.havip, self.record, self.assessment)
@@ -157,9 +165,12 @@ class Reconciler:
 
     def reconcile(self, region: str, only_nodes: Sequence[str] = ()) -> LifecycleRun:
         run = self.survey(region, only_nodes)
+        track = self.policy.track_pairs and not self.policy.dry_run
         if not self.policy.dry_run:
             for pair in run.pairs:  # before the intents: a failback's own record write comes last
-                self._keep_record(region, pair)
+                # No change for this pair in this run: it stands after the run as read now.
+                still = track and not any(p.kind in CHANGES for p in pair.assessment.plans)
+                self._keep_record(region, pair, self._pair_change(pair, pair.assessment.degraded) if still else None)
         intents: list[tuple[Intent, View | None]] = []
         for pair in run.pairs:
             view = View(pair.havip, pair.taken_at)
@@ -171,6 +182,8 @@ class Reconciler:
         now = self.engine.wall()
         for pair in run.pairs:
             self._after(region, pair, now)
+            if track and any(p.kind in CHANGES for p in pair.assessment.plans):
+                self._write_pair_change(region, pair, self._pair_change(pair, pair.degraded))
             a = pair.assessment
             havip = pair.after[0] if pair.after else pair.havip
             log.info(
@@ -216,8 +229,29 @@ class Reconciler:
             drill=pair.record.drill is not None and pair.record.drill.node == plan.node,
         )
 
-    def _keep_record(self, region: str, pair: PairReport) -> None:
-        """The record-only plans of one HAVIP, in one batched write (and one batched clear)."""
+    def _pair_change(self, pair: PairReport, degraded: bool) -> PairState | None:
+        """The pair's new state if it differs from the one last reported (none yet: whole)."""
+        recorded = pair.record.pair.state if pair.record.pair else "whole"
+        state: Literal["degraded", "whole"] = "degraded" if degraded else "whole"
+        return None if state == recorded else PairState(state, float(int(self.engine.wall())))
+
+    def _write_pair_change(self, region: str, pair: PairReport, change: PairState | None) -> None:
+        if change is None:
+            return
+        h = pair.havip.ha_vip_id
+        tags = dict([record.pair_tag(self.engine.key, h, change)])
+        self._note(pair, self.engine.write_record(region, h, tags, []))
+        pair.change = change
+
+    @staticmethod
+    def _note(pair: PairReport, write: RecordWrite) -> None:
+        pair.done.extend(write.written)
+        if write.error is not None:
+            pair.record_errors.append((list(write.written), write.error))
+
+    def _keep_record(self, region: str, pair: PairReport, change: PairState | None = None) -> None:
+        """The record-only plans of one HAVIP, in one batched write (and one batched clear), with
+        the pair's new reported state when it changed."""
         key, h, now = self.engine.key, pair.havip.ha_vip_id, self.engine.wall()
         updated: dict[str, Removal] = {}
         forget: list[str] = []
@@ -236,10 +270,12 @@ class Reconciler:
                 updated[plan.node] = replace(current, up_since=None)
         tags = dict(record.removal_tag(key, h, r) for n, r in updated.items() if n not in forget)
         clear += [record.REMOVED + n for n in forget]
+        if change is not None:
+            tags.update([record.pair_tag(key, h, change)])
+            pair.change = change
         if not tags and not clear:
             return
-        write = self.engine.write_record(region, h, tags, clear)
-        pair.done.extend(write.written)
+        self._note(pair, self.engine.write_record(region, h, tags, clear))
 
     def _after(self, region: str, pair: PairReport, now: float) -> None:
         """How the pair stands once its plan was carried out: its last view and its record with

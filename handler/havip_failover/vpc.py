@@ -1,11 +1,13 @@
-"""The VPC and ECS APIs as this function uses them: the calls, timeouts, error classification.
+"""The VPC, ECS and EventBridge APIs as this function uses them: the calls, timeouts, error
+classification.
 
 `SdkVpc` drives the official SDK: alibabacloud-tea-openapi's `call_api`, with exactly the
-`Params` and query (key order included) that the generated alibabacloud-vpc20160428 and
-alibabacloud-ecs20140526 clients build for each call (tests/unit/test_vpc_sdk.py proves the
-requests identical on the wire). A generated client module imports its ~2,000 model modules
-eagerly — about 0.8 s and 20 MB of a cold start each, for a handful of requests; the generic
-call is how the SDK lets us skip that, and why the ECS package is not a runtime dependency.
+`Params` and query or body (key order included) that the generated alibabacloud-vpc20160428,
+alibabacloud-ecs20140526 and alibabacloud-eventbridge20200401 clients build for each call
+(tests/unit/test_vpc_sdk.py proves the requests identical on the wire). A generated client
+module imports its ~2,000 model modules eagerly — about 0.8 s and 20 MB of a cold start each,
+for a handful of requests; the generic call is how the SDK lets us skip that, and why the ECS
+and EventBridge packages are not runtime dependencies.
 The SDK is imported on first use, not at module import: a recovery event or a rejected
 event never pays for it. Everything above this module sees only `VpcApi`, `HaVipPage`
 and `VpcError`.
@@ -13,6 +15,7 @@ and `VpcError`.
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
@@ -45,6 +48,7 @@ TRANSIENT_CODES = frozenset(
         "UnknownError",
         "NetworkError",
         "Timeout",
+        "TooManyRequests",  # EventBridge's throttling (429)
     }
 )
 
@@ -70,12 +74,25 @@ AUTH_CODES = frozenset(
         "NoPermission",
         "InvalidCredentials",
         "NoCredentials",
+        # EventBridge's own words for the same (its error code table)
+        "AccessDenied",
+        "AccessDeniedByPreCheck",
+        "InvalidStsAccessKeyId",
+        "SecurityTokenInvalid",
+        "StsAccessIdExpired",
+        "ServiceAccessDenied",
     }
 )
 
 API_VERSION = "2016-04-28"
 ECS_API_VERSION = "2014-05-26"
-Service = Literal["vpc", "ecs"]
+EVENTBRIDGE_API_VERSION = "2020-04-01"
+Service = Literal["vpc", "ecs", "eventbridge"]
+API_VERSIONS: Mapping[Service, str] = {
+    "vpc": API_VERSION,
+    "ecs": ECS_API_VERSION,
+    "eventbridge": EVENTBRIDGE_API_VERSION,
+}
 # alibabacloud_vpc20160428.client.Client's endpoint map (regions that do not follow
 # vpc.<region>.aliyuncs.com); tests/unit/test_vpc_sdk.py keeps it in step with the SDK.
 ENDPOINT_MAP = {
@@ -156,6 +173,42 @@ ECS_ENDPOINT_MAP = {
     "rus-west-1-pop": "ecs.aliyuncs.com",
 }
 
+# alibabacloud_eventbridge20200401.client.Client's endpoint map; else the rule
+# eventbridge.<region>.aliyuncs.com (its endpoint rule is "regional").
+EVENTBRIDGE_ENDPOINT_MAP = {
+    region: f"eventbridge-console.{region}.aliyuncs.com"
+    for region in (
+        "cn-wulanchabu",
+        "cn-beijing",
+        "cn-qingdao",
+        "cn-shanghai",
+        "cn-hongkong",
+        "cn-heyuan",
+        "cn-zhangjiakou",
+        "cn-shenzhen",
+        "ap-northeast-2",
+        "ap-northeast-1",
+        "cn-chengdu",
+        "cn-guangzhou",
+        "ap-southeast-1",
+        "ap-southeast-3",
+        "cn-huhehaote",
+        "ap-southeast-5",
+        "ap-southeast-6",
+        "ap-southeast-7",
+        "cn-hangzhou",
+        "us-east-1",
+        "eu-west-1",
+        "us-west-1",
+        "eu-central-1",
+        "cn-shenzhen-finance-1",
+        "cn-beijing-finance-1",
+        "cn-shanghai-finance-1",
+    )
+}
+# EventBridge's limits: at most 16 events in one PutEvents request.
+MAX_EVENTS_PER_REQUEST = 16
+
 # ECS limits: InstanceId.N / NetworkInterfaceId.N take at most 100 ids per call;
 # DescribeInstanceStatus pages at most 50; DescribeNetworkInterfaces at most 100.
 ECS_IDS_PER_CALL = 100
@@ -208,6 +261,33 @@ class HaVipPage:
     havips: list[HaVip]
     total_count: int
     request_id: str | None
+
+
+@dataclass(frozen=True)
+class BusEvent:
+    """One CloudEvent as PutEvents takes it (EventList[]); `data` is any JSON object."""
+
+    id: str
+    source: str
+    type: str
+    subject: str
+    time: str  # RFC 3339 (ISO 8601 UTC)
+    data: Mapping[str, Any]
+    spec_version: str = "1.0"
+    data_content_type: str = "application/json"
+
+    def to_api(self) -> dict[str, Any]:
+        # The generated model's to_map() order: the JSON goes onto the wire as built.
+        return {
+            "Data": self.data,
+            "DataContentType": self.data_content_type,
+            "Id": self.id,
+            "Source": self.source,
+            "SpecVersion": self.spec_version,
+            "Subject": self.subject,
+            "Time": self.time,
+            "Type": self.type,
+        }
 
 
 @dataclass(frozen=True)
@@ -308,6 +388,18 @@ class VpcApi(Protocol):
         """The instance each ENI is attached to (None: detached); an unknown ENI is absent."""
         ...
 
+    def put_events(
+        self,
+        region_id: str,
+        event_bus: str,
+        events: Sequence[BusEvent],
+        *,
+        timeout: float = DEFAULT_READ_TIMEOUT,
+    ) -> str:
+        """EventBridge PutEvents: at most MAX_EVENTS_PER_REQUEST events onto the bus; the
+        RequestId. An event the bus refused fails the call (its ErrorCode)."""
+        ...
+
 
 def havip_from_map(m: dict[str, Any], region_id: str | None = None) -> HaVip:
     """One element of DescribeHaVips' HaVips.HaVip, as the API returns it (lowercase inner keys)."""
@@ -340,8 +432,9 @@ class SdkVpc:
     """VpcApi over the official SDK. One SDK client per (service, region), built on first use
     and kept: warm invocations reuse it and the SDK's pooled HTTP connections.
 
-    `endpoint` / `ecs_endpoint`: host[:port] of the VPC / ECS API (default: the generated
-    client's endpoint for the region). Both use `protocol`."""
+    `endpoint` / `ecs_endpoint` / `eventbridge_endpoint`: host[:port] of the VPC / ECS /
+    EventBridge API (default: the generated client's endpoint for the region). All use
+    `protocol`."""
 
     def __init__(
         self,
@@ -349,6 +442,7 @@ class SdkVpc:
         *,
         endpoint: str | None = None,
         ecs_endpoint: str | None = None,
+        eventbridge_endpoint: str | None = None,
         protocol: str = "https",
         connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
         read_timeout: float = DEFAULT_READ_TIMEOUT,
@@ -356,6 +450,7 @@ class SdkVpc:
         self._credentials = credentials
         self._endpoint = endpoint
         self._ecs_endpoint = ecs_endpoint
+        self._eventbridge_endpoint = eventbridge_endpoint
         self._protocol = protocol
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
@@ -390,16 +485,17 @@ class SdkVpc:
         from alibabacloud_tea_openapi.client import Client
         from alibabacloud_tea_openapi.utils_models import Config
 
+        endpoints = {
+            "vpc": self._endpoint or default_endpoint(region_id),
+            "ecs": self._ecs_endpoint or default_ecs_endpoint(region_id),
+            "eventbridge": self._eventbridge_endpoint or default_eventbridge_endpoint(region_id),
+        }
         config = Config(
             access_key_id=self._credentials.access_key_id,
             access_key_secret=self._credentials.access_key_secret,
             security_token=self._credentials.security_token or None,
             region_id=region_id,
-            endpoint=(
-                (self._endpoint or default_endpoint(region_id))
-                if service == "vpc"
-                else (self._ecs_endpoint or default_ecs_endpoint(region_id))
-            ),
+            endpoint=endpoints[service],
             protocol=self._protocol,
             connect_timeout=int(self._connect_timeout * 1000),
             read_timeout=int(self._read_timeout * 1000),
@@ -598,6 +694,35 @@ class SdkVpc:
                         out[str(item["NetworkInterfaceId"])] = str(item.get("InstanceId") or "") or None
         return out
 
+    def put_events(
+        self,
+        region_id: str,
+        event_bus: str,
+        events: Sequence[BusEvent],
+        *,
+        timeout: float = DEFAULT_READ_TIMEOUT,
+    ) -> str:
+        if not events:
+            return ""
+        if len(events) > MAX_EVENTS_PER_REQUEST:
+            raise ValueError(f"PutEvents takes at most {MAX_EVENTS_PER_REQUEST} events, not {len(events)}")
+        # As the generated client sends it: a form body, EventList as one JSON string (its
+        # "json" style: compact, non-ASCII kept).
+        event_list = json.dumps([e.to_api() for e in events], ensure_ascii=False, separators=(",", ":"))
+        body = {"EventBusName": event_bus, "EventList": event_list}
+        answer = self._call("PutEvents", region_id, {}, timeout, service="eventbridge", body=body)
+        request_id = str(answer.get("RequestId") or "")
+        raw = answer.get("Data")
+        data: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        failed = [e for e in (data.get("EntryList") or []) if isinstance(e, dict) and e.get("ErrorCode")]
+        if answer.get("Success") is False or failed or int(data.get("FailedEntryCount") or 0) > 0:
+            first = failed[0] if failed else {}
+            code = str(first.get("ErrorCode") or answer.get("Code") or "PutEventsFailed")
+            message = str(first.get("ErrorMessage") or answer.get("Message") or "the bus refused an event")
+            count = len(failed) or int(data.get("FailedEntryCount") or 0) or len(events)
+            raise VpcError(code, f"{count} of {len(events)} event(s) refused: {message}", request_id=request_id)
+        return request_id
+
     def _pages(
         self,
         action: str,
@@ -632,13 +757,18 @@ class SdkVpc:
         timeout: float,
         *,
         service: Service = "vpc",
+        body: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         client = self._client(region_id, service)
         try:
             from alibabacloud_tea_openapi.utils import Utils
             from alibabacloud_tea_openapi.utils_models import OpenApiRequest
 
-            request = OpenApiRequest(query=Utils.query(query))
+            request = (
+                OpenApiRequest(body=Utils.parse_to_map(body))
+                if body is not None
+                else OpenApiRequest(query=Utils.query(query))
+            )
             response = client.call_api(sdk_params(action, service), request, self._runtime(timeout))
         except Exception as exc:  # the SDK raises many types; translate all of them
             raise translate(exc) from None
@@ -672,12 +802,13 @@ def preload_sdk() -> None:
 
 
 def sdk_params(action: str, service: Service = "vpc") -> Any:
-    """The request description the generated VPC (ECS) client uses for `action`."""
+    """The request description the generated VPC (ECS, EventBridge) client uses for `action`:
+    all three are RPC style, POST, a form body, JSON answers."""
     from alibabacloud_tea_openapi.utils_models import Params
 
     return Params(
         action=action,
-        version=API_VERSION if service == "vpc" else ECS_API_VERSION,
+        version=API_VERSIONS[service],
         protocol="HTTPS",  # the client's configured protocol (HAVIP_VPC_PROTOCOL) wins
         pathname="/",
         method="POST",
@@ -696,6 +827,11 @@ def default_endpoint(region_id: str) -> str:
 def default_ecs_endpoint(region_id: str) -> str:
     """The public ECS endpoint, as alibabacloud_ecs20140526's client resolves it."""
     return ECS_ENDPOINT_MAP.get(region_id) or f"ecs.{region_id}.aliyuncs.com"
+
+
+def default_eventbridge_endpoint(region_id: str) -> str:
+    """The public EventBridge API endpoint, as alibabacloud_eventbridge20200401's client resolves it."""
+    return EVENTBRIDGE_ENDPOINT_MAP.get(region_id) or f"eventbridge.{region_id}.aliyuncs.com"
 
 
 def _chunks(ids: Sequence[str], size: int) -> list[list[str]]:
@@ -735,7 +871,7 @@ def _network_hint(text: str) -> str | None:
     """What to check, for the two failures a misconfigured endpoint gives: HTTPS against a
     plain-HTTP server (the local emulator) and a refused connection (nothing listening)."""
     found = _POOL_RE.search(text)
-    endpoint = f"{found[1].lower()}://{found[2]}:{found[3]}" if found else "the VPC/ECS endpoint"
+    endpoint = f"{found[1].lower()}://{found[2]}:{found[3]}" if found else "the VPC/ECS/EventBridge endpoint"
     if "WRONG_VERSION_NUMBER" in text or "wrong version number" in text:
         return (
             f"{endpoint} does not answer TLS: it speaks plain HTTP (as the local VPC emulator does); "
@@ -744,7 +880,7 @@ def _network_hint(text: str) -> str | None:
     if "Connection refused" in text or "ConnectionRefusedError" in text:
         return (
             f"{endpoint} refused the connection: nothing listens there; check HAVIP_VPC_ENDPOINT / "
-            "HAVIP_ECS_ENDPOINT, and for the local emulator that it is running"
+            "HAVIP_ECS_ENDPOINT / HAVIP_EVENTBRIDGE_ENDPOINT, and for the local emulator that it is running"
         )
     return None
 

@@ -23,6 +23,8 @@ POLICIES = ROOT / "policies"
 # outside the checkout is read. Replace it by hand when the component's schema changes.
 SCHEMA = ROOT / "tests" / "deploy" / "schemas" / "fc3-props.schema.json"
 RESOURCE = "havip-failover"
+NOTIFY = "havip-failover-notify"  # the EventBridge rule to DingTalk (component ros)
+NOTIFY_TEMPLATE = ROOT / "deploy" / "notify-rule.yaml"
 ACCOUNT = {"AccountID": "1234567890123456"}
 
 # Deployment-time variables: they choose where and how, and never reach the function.
@@ -41,6 +43,10 @@ EVERYTHING_SET = {
     "HAVIP_DEPLOY_EVENTS_ENABLED": "false",
     "HAVIP_DEPLOY_RECONCILE_CRON": "0 */5 * * * *",
     "HAVIP_DEPLOY_RECONCILE_ENABLED": "false",
+    "HAVIP_DEPLOY_MIN_INSTANCES": "1",
+    "HAVIP_DEPLOY_NOTIFY_ENABLED": "false",
+    "HAVIP_DEPLOY_NOTIFY_DINGTALK_URL": "https://oapi.dingtalk.com/robot/send?access_token=0123456789abcdef",
+    "HAVIP_DEPLOY_NOTIFY_DINGTALK_SECRET": "SEC0123456789abcdef0123456789abcdef",
     "HAVIP_IDS": "havip-uf6pair0000000001",
     "HAVIP_REGION_ID": "cn-shanghai",
     "HAVIP_FORCE": "never",
@@ -58,6 +64,8 @@ EVERYTHING_SET = {
     "HAVIP_FAILBACK": "standby",
     "HAVIP_FAILBACK_HOLD_SECONDS": "600",
     "HAVIP_COOLDOWN_SECONDS": "0",
+    "HAVIP_EVENT_BUS": "havip-failover",
+    "HAVIP_EVENTBRIDGE_ENDPOINT": "eventbridge-vpc.cn-shanghai.aliyuncs.com",
     "LOG_LEVEL": "DEBUG",
 }
 SCENARIOS: dict[str, dict[str, str]] = {"defaults": {}, "everything-set": EVERYTHING_SET}
@@ -82,6 +90,21 @@ def props(env: Mapping[str, str] | None = None, config: Mapping[str, str] | None
     value = resource["props"]
     assert isinstance(value, dict)
     return value
+
+
+def notify_props(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The ros component's props of the notification rule, resolved for `env`."""
+    resource = resolved_document(env or {})["resources"][NOTIFY]
+    assert resource["component"] == "ros"
+    value = resource["props"]
+    assert isinstance(value, dict)
+    return value
+
+
+def notify_template() -> dict[str, Any]:
+    loaded = yaml.safe_load(NOTIFY_TEMPLATE.read_text(encoding="utf-8"))
+    assert isinstance(loaded, dict)
+    return loaded
 
 
 def schema() -> dict[str, Any]:

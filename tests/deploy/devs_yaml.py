@@ -9,8 +9,11 @@ from `vars`, a boolean); otherwise each `${...}` is replaced by its text. The su
     primary := 'string' | env('NAME'[, 'default']) | config('KEY') | vars.a.b | true | false | ( expr )
 
 `env(name, default)` is the variable when set and non-empty, else the default, else an error
-(exactly `s`'s rule: an empty variable counts as unset). `config(key)` reads `s config`
-values; without them it stays literal, as `s preview` leaves it. Anything else raises
+(exactly `s`'s rule: an empty variable counts as unset). `?:` evaluates only the branch taken, as
+JavaScript does — so `env('X must be 0 or 1')` (not a variable name: never set) in a branch is
+how s.yaml refuses a value with s's own error, "env('X must be 0 or 1') not found" — but the
+other branch is still read, and a real variable without a default there is reported all the same.
+`config(key)` reads `s config` values; without them it stays literal, as `s preview` leaves it. Anything else raises
 UnsupportedExpression, so s.yaml cannot drift into syntax these tests do not understand;
 tests/deploy/test_s_preview.py compares the result with `s preview` where `s` is installed.
 `vars` are resolved first (they may use env/config), then the rest of the document.
@@ -24,6 +27,7 @@ from typing import Any
 
 # s's own rule: lazy up to the first "}" (so an expression cannot contain one).
 EXPRESSION = re.compile(r"\$\{([\w\W]*?)\}")
+VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 TOKEN = re.compile(r"\s*(?:(?P<str>'[^']*'|\"[^\"]*\")|(?P<op>===|!==|[?:(),.])|(?P<name>[A-Za-z_][A-Za-z0-9_-]*))")
 
 
@@ -58,6 +62,7 @@ class _Parser:
             self.tokens.append((kind, m.group(kind)))
             pos = m.end()
         self.i = 0
+        self.skipping = 0  # > 0: inside a branch not taken (read, not evaluated)
 
     def peek(self) -> tuple[str, str] | None:
         return self.tokens[self.i] if self.i < len(self.tokens) else None
@@ -76,16 +81,22 @@ class _Parser:
         return value
 
     def expr(self) -> Any:
-        # Both branches are evaluated (no side effects but errors): an unset variable without a
-        # default in either branch is reported, as s.yaml should never rely on short-circuits.
         condition = self.compare()
         if self.peek() == ("op", "?"):
             self.take("?")
-            yes = self.expr()
+            taken = _truthy(condition)
+            yes = self._branch(taken)
             self.take(":")
-            no = self.expr()
-            return yes if _truthy(condition) else no
+            no = self._branch(not taken)
+            return yes if taken else no
         return condition
+
+    def _branch(self, taken: bool) -> Any:
+        self.skipping += 0 if taken else 1
+        try:
+            return self.expr()
+        finally:
+            self.skipping -= 0 if taken else 1
 
     def compare(self) -> Any:
         left = self.primary()
@@ -140,6 +151,8 @@ class _Parser:
                 return value
             if len(args) == 2 and args[1] is not None:
                 return args[1]
+            if self.skipping and not VARIABLE_NAME.fullmatch(args[0]):
+                return None  # the refusal idiom, in a branch not taken
             raise UnresolvedVariable(f"env('{args[0]}') not found")
         if len(args) != 1 or not isinstance(args[0], str):
             raise UnsupportedExpression(f"config takes one key (in ${{{self.text}}})")

@@ -39,7 +39,7 @@ NOT_THE_PROJECT = {
 
 # `vpc:Action` / `ecs:Action` as RAM writes them; not an event type (`ecs:Instance:StateChange`)
 # nor part of an ARN (`acs:vpc:*:*:havip/*`).
-RAM_ACTION = re.compile(r"(?<![\w:])((?:vpc|ecs):[A-Z][A-Za-z]+)(?![\w:.])")
+RAM_ACTION = re.compile(r"(?<![\w:])((?:vpc|ecs|eventbridge):[A-Z][A-Za-z]+)(?![\w:.])")
 LINK = re.compile(r"(?<!!)\[[^\]\n]*\]\(([^)\s]+)(?:\s+\"[^\"]*\")?\)")
 IMAGE = re.compile(r"!\[[^\]\n]*\]\(([^)\s]+)\)")
 REFERENCE = re.compile(r"^\s{0,3}\[[^\]]+\]:\s*(\S+)", re.MULTILINE)
@@ -171,7 +171,7 @@ def test_the_docs_list_the_ram_actions_the_policy_grants() -> None:
     readme_deploy = set(RAM_ACTION.findall(_section(README, "Deploy")))
     assert readme_deploy == granted, f"README 'Deploy' lists {sorted(readme_deploy)}, the policy {sorted(granted)}"
     table = _section(DEPLOYMENT, "The RAM role")
-    rows = set(re.findall(r"^\| `((?:vpc|ecs):[A-Za-z]+)` \|", table, flags=re.MULTILINE))
+    rows = set(re.findall(r"^\| `((?:vpc|ecs|eventbridge):[A-Za-z]+)` \|", table, flags=re.MULTILINE))
     assert rows == granted, f"docs/deployment.md's RAM table lists {sorted(rows)}, the policy {sorted(granted)}"
 
 

@@ -1,8 +1,10 @@
-"""The RAM policy grants exactly the VPC and ECS actions the code calls; FC can assume the role."""
+"""The RAM policy grants exactly the VPC, ECS and EventBridge actions the code calls; FC can
+assume the role."""
 
 from __future__ import annotations
 
 import ast
+import importlib
 import inspect
 import re
 from typing import Any
@@ -10,6 +12,9 @@ from typing import Any
 from tests.deploy.deployfiles import HANDLER, policy
 
 VPC_PY = HANDLER / "havip_failover" / "vpc.py"
+# The bus the deployment guide has you create (docs/deployment.md, "Events"): PutEvents is
+# granted on it alone (EventBridge's resource for a bus: acs:eventbridge:<region>:<account>:eventbus/<name>).
+EVENT_BUS = "havip-failover"
 # The resources each action is authorised on (VPC API reference, "Authorization information":
 # DescribeHaVips on havip/*, UnassociateHaVip on the HaVip and on the instance or ENI).
 RESOURCES = {
@@ -23,14 +28,22 @@ RESOURCES = {
     # make every survivor check fail, and with it every failover (the check fails closed).
     "ecs:DescribeInstanceStatus": {"*"},
     "ecs:DescribeNetworkInterfaces": {"*"},
+    "eventbridge:PutEvents": {f"acs:eventbridge:*:*:eventbus/{EVENT_BUS}"},
+}
+# The generated client that names each product's actions (where installed: a parity-test dependency).
+GENERATED = {
+    "vpc": "alibabacloud_vpc20160428.client",
+    "ecs": "alibabacloud_ecs20140526.client",
+    "eventbridge": "alibabacloud_eventbridge20200401.client",
 }
 READ_ONLY_ANYWHERE = {"ecs:DescribeInstanceStatus", "ecs:DescribeNetworkInterfaces"}
 
 
 def _actions_called() -> set[str]:
-    """The VPC API actions vpc.py calls: the first argument of every `self._call(...)`, either
+    """The API actions vpc.py calls: the first argument of every `self._call(...)`, either
     the action itself (`"DescribeHaVips"`, tea-openapi's call_api) or the generated client's
-    method (`"describe_ha_vips_with_options"`)."""
+    method (`"describe_ha_vips_with_options"`), in the product its `service=` names (VPC when
+    none)."""
     tree = ast.parse(VPC_PY.read_text(encoding="utf-8"))
     actions: set[str] = set()
     for node in ast.walk(tree):
@@ -42,9 +55,14 @@ def _actions_called() -> set[str]:
             continue
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "_call"):
             continue
-        if any(k.arg == "service" for k in node.keywords):
-            continue  # the ECS call inside _pages: its actions are the _pages calls
         first = node.args[0] if node.args else None
+        service = next((k.value for k in node.keywords if k.arg == "service"), None)
+        if service is not None and not isinstance(first, ast.Constant):
+            continue  # the ECS call inside _pages: its actions are the _pages calls
+        product = "vpc"
+        if service is not None:
+            assert isinstance(service, ast.Constant) and service.value in GENERATED, node.lineno
+            product = service.value
         assert isinstance(first, ast.Constant) and isinstance(first.value, str), (
             f"vpc.py line {node.lineno}: the action is not a literal, so the policy cannot be checked against it"
         )
@@ -52,15 +70,15 @@ def _actions_called() -> set[str]:
         if name.endswith("_with_options"):
             name = "".join(part.capitalize() for part in name.removesuffix("_with_options").split("_"))
         assert re.fullmatch(r"[A-Z][A-Za-z]+", name), name
-        _confirm_in_the_sdk(name)
-        actions.add(f"vpc:{name}")
+        _confirm_in_the_sdk(name, product)
+        actions.add(f"{product}:{name}")
     return actions
 
 
-def _confirm_in_the_sdk(action: str) -> None:
-    """The generated VPC client (where installed) has this action under this name."""
+def _confirm_in_the_sdk(action: str, product: str = "vpc") -> None:
+    """The generated client of the product (where installed) has this action under this name."""
     try:
-        from alibabacloud_vpc20160428.client import Client
+        Client = importlib.import_module(GENERATED[product]).Client
     except ImportError:
         return
     method = re.sub(r"(?<!^)(?=[A-Z])", "_", action).lower() + "_with_options"

@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from tests.deploy.deployfiles import RESOURCE, S_YAML, SCENARIOS, props, schema
+from tests.deploy.deployfiles import NOTIFY, RESOURCE, S_YAML, SCENARIOS, notify_props, props, raw_document, schema
 
 ROOT = Path(__file__).resolve().parents[2]
 LOCAL_S = ROOT / "node_modules" / ".bin" / "s"
@@ -62,12 +62,40 @@ def _preview(env_vars: dict[str, str], home: Path) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def previewed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+def documents(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """s.yaml as `s preview` resolves it, per scenario."""
+    return {name: _preview(env, tmp_path_factory.mktemp(f"s-home-{name}")) for name, env in SCENARIOS.items()}
+
+
+@pytest.fixture(scope="module")
+def previewed(documents: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """The fc3 props as `s preview` resolves them, per scenario."""
-    return {
-        name: _preview(env, tmp_path_factory.mktemp(f"s-home-{name}"))["resources"][RESOURCE]["props"]
-        for name, env in SCENARIOS.items()
-    }
+    return {name: document["resources"][RESOURCE]["props"] for name, document in documents.items()}
+
+
+@pytest.mark.parametrize("scenario", sorted(SCENARIOS))
+def test_s_preview_resolves_the_notification_rule_and_the_flow_as_the_tests_do(
+    scenario: str, documents: dict[str, dict[str, Any]]
+) -> None:
+    document = documents[scenario]
+    assert document["resources"][NOTIFY]["props"] == notify_props(SCENARIOS[scenario])
+    assert document["flow"] == raw_document()["flow"]
+
+
+def test_s_preview_refuses_a_minimum_of_instances_other_than_0_or_1(tmp_path: Path) -> None:
+    assert S is not None
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "CI": "true", "HAVIP_DEPLOY_MIN_INSTANCES": "2"}
+    result = subprocess.run(
+        [S, "preview", "-t", str(S_YAML), "-o", "json"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode != 0
+    assert "env('HAVIP_DEPLOY_MIN_INSTANCES must be 0 or 1') not found" in result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("scenario", sorted(SCENARIOS))

@@ -20,6 +20,7 @@ from tests.deploy.deployfiles import (
     schema,
     triggers,
 )
+from tests.deploy.devs_yaml import UnresolvedVariable
 
 TRIGGER_DEFINITIONS = {"http": "IHttpTriggerConfig", "eventbridge": "IEventBridge", "timer": "ITimerTriggerConfig"}
 
@@ -184,3 +185,19 @@ def test_the_reconcile_timer_runs_every_minute_unless_told_otherwise(
     (timer,) = triggers(props(env), "timer").values()
     assert timer["triggerName"] == "reconcile"
     assert timer["triggerConfig"] == {"cronExpression": cron, "enable": enabled, "payload": "reconcile"}
+
+
+@pytest.mark.parametrize(("value", "minimum"), [(None, 0), ("0", 0), ("1", 1)])
+def test_minimum_instances_are_0_or_1_and_valid_fc3(value: str | None, minimum: int) -> None:
+    env = {} if value is None else {"HAVIP_DEPLOY_MIN_INSTANCES": value}
+    p = props(env)
+    assert p["scalingConfig"] == {"minInstances": minimum}
+    assert _errors(p["scalingConfig"], {"$ref": "#/definitions/IScalingConfig"}) == []
+    # a number, as the schema wants (a string "1" would not do)
+    assert _errors({**p, "scalingConfig": {"minInstances": "1"}}) != []
+
+
+@pytest.mark.parametrize("bad", ["2", "yes", "-1", "01"])
+def test_any_other_minimum_stops_the_deployment_naming_what_is_accepted(bad: str) -> None:
+    with pytest.raises(UnresolvedVariable, match="HAVIP_DEPLOY_MIN_INSTANCES must be 0 or 1"):
+        props({"HAVIP_DEPLOY_MIN_INSTANCES": bad})

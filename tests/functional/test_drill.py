@@ -165,3 +165,17 @@ def test_a_drill_whose_removal_is_refused_leaves_nothing_behind(fake_vpc: FakeVp
     assert (d["status"], d["permissions"]["vpc:UnassociateHaVip"]) == ("cut-short", "denied: Forbidden.RAM")
     assert "nothing was changed" in d["message"]
     assert fake_vpc.havips[HAVIP].tags == () and fake_vpc.havips[HAVIP].associated_instances == (MASTER, STANDBY)
+
+
+def test_a_drill_tells_the_operators_bus_and_proves_it_may(fake_vpc: FakeVpc, clock: FakeClock) -> None:
+    fake_vpc.add(pair())
+    fake_vpc.backend.create_event_bus("ops")
+    order = json.dumps({"action": "drill", "haVipId": HAVIP}).encode()
+    env = {**BASE_ENV, "HAVIP_EVENT_BUS": "ops"}
+    result = invoke(order, Fc310Context(request_id="req-drill"), env=env, vpc=fake_vpc, clock=clock, wall=lambda: WALL)
+    assert result["drill"]["status"] == "done" and result["events"]["published"] == 2
+    assert [e["Type"] for e in fake_vpc.events("ops")] == [
+        "havip-failover:HaVip:Unassociated",
+        "havip-failover:HaVip:Associated",
+    ]
+    assert result["drill"]["permissions"]["eventbridge:PutEvents"] == "proved"

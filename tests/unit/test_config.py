@@ -23,6 +23,7 @@ def test_defaults() -> None:
     assert (c.vpc_endpoint, c.vpc_protocol) == (None, "https")
     assert c.callback_token is None
     assert (c.min_consecutive_failures, c.log_level) == (1, "INFO")
+    assert (c.event_bus, c.eventbridge_endpoint) == (None, None)  # publishing is off
 
 
 def test_every_variable_is_read() -> None:
@@ -38,9 +39,12 @@ def test_every_variable_is_read() -> None:
             "HAVIP_VPC_PROTOCOL": "http",
             "HAVIP_CALLBACK_TOKEN": "a-long-shared-secret",
             "HAVIP_MIN_CONSECUTIVE_FAILURES": "3",
+            "HAVIP_EVENT_BUS": " havip-failover ",
+            "HAVIP_EVENTBRIDGE_ENDPOINT": "127.0.0.1:8765",
             "LOG_LEVEL": "debug",
         }
     )
+    assert (c.event_bus, c.eventbridge_endpoint) == ("havip-failover", "127.0.0.1:8765")
     assert c.ha_vip_ids == ("havip-bp1a000000000001", "havip-bp1b000000000002")
     assert c.region_id == "cn-shanghai"
     assert (c.force, c.allow_last_instance, c.dry_run, c.wait_seconds) == ("never", True, True, 12.5)
@@ -169,6 +173,8 @@ def test_rejections_say_what_is_accepted() -> None:
         "HAVIP_FAILBACK": ("always", "off or standby"),
         "HAVIP_VPC_ENDPOINT": ("vpc host", "e.g. vpc-vpc.cn-hangzhou.aliyuncs.com or 127.0.0.1:8765"),
         "HAVIP_ECS_ENDPOINT": ("http://127.0.0.1:8765", "without a scheme"),
+        "HAVIP_EVENTBRIDGE_ENDPOINT": ("https://eventbridge.cn-hangzhou.aliyuncs.com", "without a scheme"),
+        "HAVIP_EVENT_BUS": ("my_bus", "letters, digits and hyphens"),
         "LOG_LEVEL": ("LOUD", "DEBUG, INFO, WARNING, ERROR"),
     }
     for name, (value, accepted) in cases.items():
@@ -195,3 +201,19 @@ def test_the_record_key_is_required_and_never_shown() -> None:
     assert RECORD_KEY not in repr(rotating) and "the-previous" not in repr(rotating)
     assert rotating.public()["recordKeySet"] is True and RECORD_KEY not in str(rotating.public())
     assert rotating.record_secrets == (RECORD_KEY, "the-previous-record-key-0123456789")
+
+
+@pytest.mark.parametrize(
+    "bad", ["default", "eventbridge-reserved-x", "-bus", "bus.name", "bus name", "b" * 128, "总线"]
+)
+def test_an_event_bus_is_a_custom_bus_name(bad: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load({"HAVIP_EVENT_BUS": bad})
+    (problem,) = info.value.problems
+    assert problem.startswith("HAVIP_EVENT_BUS:") and "empty: publish nothing" in problem
+
+
+@pytest.mark.parametrize("good", ["havip-failover", "ops-events-2", "B", "b" * 127])
+def test_custom_bus_names_are_accepted(good: str) -> None:
+    assert load({"HAVIP_EVENT_BUS": good}).event_bus == good
+    assert load({"HAVIP_EVENT_BUS": "  "}).event_bus is None

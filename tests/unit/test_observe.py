@@ -34,7 +34,7 @@ class CountingVpc:
         raise AssertionError("not used")
 
     associate_ha_vip = tag_resources = untag_resources = list_tag_resources = unassociate_ha_vip
-    describe_instance_status = describe_network_interfaces = unassociate_ha_vip
+    describe_instance_status = describe_network_interfaces = put_events = unassociate_ha_vip
 
 
 def observer(vpc: CountingVpc, clock: Clock) -> Observer:

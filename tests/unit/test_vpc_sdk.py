@@ -1,6 +1,7 @@
-"""The SDK adapter sends exactly what the generated alibabacloud-vpc20160428 and
-alibabacloud-ecs20140526 clients send — the same bytes on the wire, query key order
-included — and turns every SDK error into the project's own terms.
+"""The SDK adapter sends exactly what the generated alibabacloud-vpc20160428,
+alibabacloud-ecs20140526 and alibabacloud-eventbridge20200401 clients send — the same bytes on
+the wire, query key order and form body included — and turns every SDK error into the project's
+own terms.
 
 Both sides talk to `Wire`, a local HTTP server that records each request as it arrived."""
 
@@ -19,6 +20,8 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 from alibabacloud_ecs20140526 import models as ecs_models
 from alibabacloud_ecs20140526.client import Client as GeneratedEcs
+from alibabacloud_eventbridge20200401 import models as eb_models
+from alibabacloud_eventbridge20200401.client import Client as GeneratedEventBridge
 from alibabacloud_tea_openapi.exceptions import ClientException, ServerException, ThrottlingException
 from alibabacloud_tea_openapi.utils_models import Config
 from alibabacloud_vpc20160428 import models
@@ -30,12 +33,16 @@ from darabonba.runtime import RuntimeOptions
 from havip_failover.vpc import (
     ECS_ENDPOINT_MAP,
     ENDPOINT_MAP,
+    EVENTBRIDGE_ENDPOINT_MAP,
+    MAX_EVENTS_PER_REQUEST,
+    BusEvent,
     Credentials,
     SdkVpc,
     VpcError,
     classify,
     default_ecs_endpoint,
     default_endpoint,
+    default_eventbridge_endpoint,
     havip_from_map,
     translate,
 )
@@ -137,8 +144,18 @@ def theirs_ecs(wire: Wire) -> GeneratedEcs:
     return GeneratedEcs(_config(wire))
 
 
+def theirs_eventbridge(wire: Wire) -> GeneratedEventBridge:
+    return GeneratedEventBridge(_config(wire))
+
+
 def ours(wire: Wire) -> SdkVpc:
-    return SdkVpc(Credentials("ak", "sk"), endpoint=wire.endpoint, ecs_endpoint=wire.endpoint, protocol="http")
+    return SdkVpc(
+        Credentials("ak", "sk"),
+        endpoint=wire.endpoint,
+        ecs_endpoint=wire.endpoint,
+        eventbridge_endpoint=wire.endpoint,
+        protocol="http",
+    )
 
 
 def same_request(wire: Wire, generated: Callable[[], Any], mine: Callable[[], Any]) -> Sent:
@@ -355,6 +372,128 @@ def test_describe_network_interfaces_is_the_generated_request(wire: Wire) -> Non
     assert sent.action == "DescribeNetworkInterfaces"
 
 
+# ---------------------------------------------------------------------- EventBridge
+
+EVENTS = [
+    BusEvent(
+        id="havip-failover-0123456789abcdef",
+        source="havip-failover",
+        type="havip-failover:HaVip:Unassociated",
+        subject="havip/cn-shanghai/havip-1",
+        time="2026-12-05T22:20:33Z",
+        # what a result entry holds: nesting, lists, null, booleans, numbers, non-ASCII
+        data={
+            "haVipId": "havip-1",
+            "outcome": "unassociated",
+            "force": True,
+            "attempts": 1,
+            "error": None,
+            "nodesAfter": ["i-2"],
+            "survivors": {"i-2": "Running"},
+            "detail": "alarm 'db down' 告警",
+        },
+    ),
+    BusEvent(
+        id="havip-failover-fedcba9876543210",
+        source="havip-failover",
+        type="havip-failover:Pair:Degraded",
+        subject="havip/cn-shanghai/havip-1",
+        time="2026-12-05T22:21:00Z",
+        data={"haVipId": "havip-1", "degraded": True},
+    ),
+]
+
+
+def _generated_events() -> list[Any]:
+    return [
+        eb_models.PutEventsRequestEventList(
+            data=e.data,
+            data_content_type=e.data_content_type,
+            id=e.id,
+            source=e.source,
+            spec_version=e.spec_version,
+            subject=e.subject,
+            time=e.time,
+            type=e.type,
+        )
+        for e in EVENTS
+    ]
+
+
+def _answer_put_events(action: str, params: dict[str, str]) -> tuple[int, dict[str, Any]]:
+    return 200, {"RequestId": "r-put", "Code": "200", "Success": True, "Data": {"FailedEntryCount": 0, "EntryList": []}}
+
+
+def test_put_events_is_the_generated_request(wire: Wire) -> None:
+    wire.answer = _answer_put_events
+    same_request(
+        wire,
+        lambda: theirs_eventbridge(wire).put_events_with_options(
+            eb_models.PutEventsRequest(event_bus_name="havip-events", event_list=_generated_events()),
+            RuntimeOptions(),
+        ),
+        lambda: ours(wire).put_events(REGION, "havip-events", EVENTS),
+    )
+
+
+def test_put_events_goes_in_a_form_body_with_the_event_list_as_json(wire: Wire) -> None:
+    # What "identical" above means, spelled out: an RPC call, version 2020-04-01, nothing in
+    # the query, a form body whose EventList is the events as one JSON string.
+    wire.answer = _answer_put_events
+    assert ours(wire).put_events(REGION, "havip-events", EVENTS) == "r-put"
+    (sent,) = wire.take()
+    headers = dict(sent.headers)
+    assert (sent.method, sent.path, sent.raw_query) == ("POST", "/", "")
+    assert (headers["x-acs-action"], headers["x-acs-version"]) == ("PutEvents", "2020-04-01")
+    assert headers["content-type"].startswith("application/x-www-form-urlencoded")
+    form = dict(parse_qsl(sent.body.decode()))
+    assert form["EventBusName"] == "havip-events"
+    listed = json.loads(form["EventList"])
+    assert [e["Id"] for e in listed] == [e.id for e in EVENTS]
+    assert listed[0]["Data"] == EVENTS[0].data
+    assert list(listed[0]) == ["Data", "DataContentType", "Id", "Source", "SpecVersion", "Subject", "Time", "Type"]
+
+
+def test_an_event_the_bus_refused_fails_the_call(wire: Wire) -> None:
+    wire.answer = lambda action, params: (
+        200,
+        {
+            "RequestId": "r-part",
+            "Code": "200",
+            "Success": True,
+            "Data": {
+                "FailedEntryCount": 1,
+                "EntryList": [
+                    {"EventId": EVENTS[0].id, "TraceId": "t"},
+                    {"EventId": EVENTS[1].id, "ErrorCode": "InternalError", "ErrorMessage": "try again"},
+                ],
+            },
+        },
+    )
+    with pytest.raises(VpcError) as info:
+        ours(wire).put_events(REGION, "havip-events", EVENTS)
+    assert (info.value.code, info.value.transient, info.value.request_id) == ("InternalError", True, "r-part")
+    assert "1 of 2" in info.value.message
+
+
+def test_a_missing_bus_is_a_permanent_error(wire: Wire) -> None:
+    wire.answer = lambda action, params: (
+        404,
+        {"RequestId": "r-404", "Code": "EventBusNotExist", "Message": "The event bus [nope] not existed!"},
+    )
+    with pytest.raises(VpcError) as info:
+        ours(wire).put_events(REGION, "nope", EVENTS[:1])
+    assert (info.value.code, info.value.kind, info.value.http_status) == ("EventBusNotExist", "permanent", 404)
+
+
+def test_put_events_takes_at_most_a_batch_and_nothing_is_no_call(wire: Wire) -> None:
+    vpc = ours(wire)
+    assert vpc.put_events(REGION, "havip-events", []) == ""
+    with pytest.raises(ValueError, match=str(MAX_EVENTS_PER_REQUEST)):
+        vpc.put_events(REGION, "havip-events", [EVENTS[0]] * (MAX_EVENTS_PER_REQUEST + 1))
+    assert wire.take() == []
+
+
 def _ecs_world(statuses: dict[str, str]) -> Answer:
     """Answers DescribeInstanceStatus as ECS does: known ids only, paged."""
 
@@ -446,7 +585,9 @@ def test_one_client_per_service_and_region(wire: Wire) -> None:
     vpc.describe_ha_vips(REGION)
     vpc.describe_instance_status(REGION, ["i-1"])
     vpc.describe_instance_status("cn-beijing", ["i-1"])
-    assert sorted(vpc._clients) == [("ecs", "cn-beijing"), ("ecs", REGION), ("vpc", REGION)]
+    wire.answer = _answer_put_events
+    vpc.put_events(REGION, "havip-events", EVENTS)
+    assert sorted(vpc._clients) == [("ecs", "cn-beijing"), ("ecs", REGION), ("eventbridge", REGION), ("vpc", REGION)]
 
 
 def test_the_runtime_never_imports_a_generated_client(wire: Wire) -> None:
@@ -457,11 +598,16 @@ def test_the_runtime_never_imports_a_generated_client(wire: Wire) -> None:
         " protocol='http')\n"
         "v.describe_ha_vips('cn-hangzhou'); v.describe_instance_status('cn-hangzhou', ['i-1'])\n"
         "v.describe_network_interfaces('cn-hangzhou', ['eni-1'])\n"
-        "print(sorted(m for m in sys.modules if m.startswith(('alibabacloud_vpc', 'alibabacloud_ecs'))))\n"
+        "from havip_failover.vpc import BusEvent\n"
+        "v2 = SdkVpc(Credentials('ak', 'sk'), eventbridge_endpoint=v._ecs_endpoint, protocol='http')\n"
+        "try: v2.put_events('cn-hangzhou', 'b', [BusEvent('i', 's', 't', 'j', '2026-01-01T00:00:00Z', {})])\n"
+        "except Exception: pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('alibabacloud_vpc', 'alibabacloud_ecs', "
+        "'alibabacloud_eventbridge'))))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "[]"
-    assert len(wire.take()) == 3
+    assert len(wire.take()) == 4
 
 
 # ---------------------------------------------------------------------- endpoints, parsing
@@ -474,11 +620,16 @@ def test_endpoint_maps_and_rules_match_the_generated_clients() -> None:
     def ecs_client(region: str) -> GeneratedEcs:
         return GeneratedEcs(Config(access_key_id="ak", access_key_secret="sk", region_id=region))
 
+    def eventbridge_client(region: str) -> GeneratedEventBridge:
+        return GeneratedEventBridge(Config(access_key_id="ak", access_key_secret="sk", region_id=region))
+
     assert vpc_client(REGION)._endpoint_map == ENDPOINT_MAP
     assert ecs_client(REGION)._endpoint_map == ECS_ENDPOINT_MAP
-    for region in ("cn-hangzhou", "cn-shanghai", "ap-southeast-1", "cn-zhangjiakou-na62-a01", "cn-wuhan"):
+    assert eventbridge_client(REGION)._endpoint_map == EVENTBRIDGE_ENDPOINT_MAP
+    for region in ("cn-hangzhou", "cn-shanghai", "ap-southeast-1", "cn-zhangjiakou-na62-a01", "cn-wuhan", "me-east-1"):
         assert vpc_client(region)._endpoint == default_endpoint(region)
         assert ecs_client(region)._endpoint == default_ecs_endpoint(region)
+        assert eventbridge_client(region)._endpoint == default_eventbridge_endpoint(region)
 
 
 def test_havip_tags_are_read_in_api_order() -> None:
