@@ -155,7 +155,9 @@ def sequences(s: dict[str, Any] | None) -> list[str]:
         "re-delivery always did; a failback never forced, never added a node the function had not "
         "removed or without a signed entry or not Running, never made a HAVIP hold more than "
         "before; a second reconcile with nothing changed made no call that changes anything; no "
-        "forged tag, refreshed at the end, kept a dead master on the HAVIP. The HAVIP at the end: "
+        "forged tag, refreshed at the end, kept a dead master on the HAVIP; a drill never took the "
+        "master off, and one that reported done left the HAVIP's nodes, master and record as it found "
+        "them. The HAVIP at the end: "
         f"{nodes}.",
     ]
 
