@@ -66,8 +66,13 @@ class PairReport:
     change: PairState | None = None  # became degraded / whole again in this run (track_pairs)
     record_errors: list[tuple[list[str], dict[str, Any]]] = field(default_factory=list)  # upkeep writes that failed
 
+    @property
+    def now(self) -> tuple[HaVip, Record, Assessment]:
+        """The pair as it stands: after the plan was carried out, else as read."""
+        return self.after or (self.havip, self.record, self.assessment)
+
     def to_result(self) -> dict[str, Any]:
-        havip, rec, a = self.after or (self.havip, self.record, self.assessment)
+        havip, rec, a = self.now
         return {
             "haVipId": havip.ha_vip_id,
             "status": havip.status,
@@ -86,7 +91,7 @@ class PairReport:
 
     @property
     def degraded(self) -> bool:
-        return (self.after[2] if self.after else self.assessment).degraded
+        return self.now[2].degraded
 
 
 @dataclass
@@ -184,8 +189,7 @@ class Reconciler:
             self._after(region, pair, now)
             if track and any(p.kind in CHANGES for p in pair.assessment.plans):
                 self._write_pair_change(region, pair, self._pair_change(pair, pair.degraded))
-            a = pair.assessment
-            havip = pair.after[0] if pair.after else pair.havip
+            havip, _, now_a = pair.now
             log.info(
                 "havip.pair",
                 haVipId=havip.ha_vip_id,
@@ -193,9 +197,9 @@ class Reconciler:
                 master=havip.master_instance_id,
                 ecs=pair.ecs,
                 degraded=pair.degraded,
-                restore=list((pair.after[2] if pair.after else a).restore),
-                waiting=list((pair.after[2] if pair.after else a).waiting),
-                plan=[f"{p.kind}:{p.node}" for p in a.plans],
+                restore=list(now_a.restore),
+                waiting=list(now_a.waiting),
+                plan=[f"{p.kind}:{p.node}" for p in pair.assessment.plans],
                 recordChanges=pair.done,
                 ignoredRecordEntries=[f"{i.key}: {i.why}" for i in pair.record.ignored],
             )
