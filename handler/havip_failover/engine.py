@@ -114,6 +114,52 @@ class Deadline:
         self.clock.sleep(max(0.0, min(seconds, self.remaining())))
 
 
+class Retry:
+    """Backoff with jitter on transient errors, within one deadline: the engine's calls, and the
+    events' own (which must not wait on a decision's spent deadline)."""
+
+    def __init__(self, deadline: Deadline, rng: random.Random) -> None:
+        self.deadline = deadline
+        self.rng = rng
+
+    def call(self, call: Callable[[], Any]) -> Any:
+        """A call with backoff on transient errors, within the deadline."""
+        retries = 0
+        last: VpcError | None = None
+        while True:
+            if self.deadline.remaining() < MIN_CALL_TIMEOUT:
+                raise last or VpcError("DeadlineExceeded", "no time left for the call", kind="transient")
+            try:
+                return call()
+            except VpcError as err:
+                if not err.transient:
+                    raise
+                last = err
+                log.debug("vpc.retry", code=err.code, attempt=retries + 1)
+                if not self.pause(retries, err.code):
+                    raise
+                retries += 1
+
+    def pause(self, retries: int, code: str) -> bool:
+        """Back off before retry number `retries + 1`; False when no call would fit after it.
+        The last pause is shortened to leave room for one more attempt before the deadline."""
+        room = self.deadline.remaining() - MIN_CALL_TIMEOUT
+        if room < MIN_PAUSE:  # (not <= 0: a float crumb of room would make a tight loop of calls)
+            return False
+        self.deadline.sleep(min(self._backoff(retries, code), room))
+        return True
+
+    def _backoff(self, retries: int, code: str) -> float:
+        ceiling = min(RETRY_CAP, RETRY_BASE * 2**retries)
+        delay = self.rng.uniform(ceiling / 2, ceiling)  # jitter: parallel invocations spread out
+        if code.startswith("Throttling"):
+            delay = max(delay, THROTTLE_FLOOR)
+        return delay
+
+    def call_timeout(self) -> float:
+        return max(MIN_CALL_TIMEOUT, self.deadline.remaining())
+
+
 @dataclass(frozen=True)
 class Policy:
     rules: Rules = field(default_factory=Rules)
@@ -230,6 +276,8 @@ class Engine:
         self.key = key
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not cryptography
         self.wall = wall  # UTC epoch seconds: the record's times, event ages
+        retry = Retry(deadline, self.rng)
+        self.retrying, self.pause, self.call_timeout = retry.call, retry.pause, retry.call_timeout
         self.observer = Observer(vpc, clock.monotonic, self.retrying, self.call_timeout)
         self.survivors = SurvivorReader(vpc, self.retrying, self.call_timeout)
         self._facts: dict[tuple[str, str], HavipFacts] = {}
@@ -315,7 +363,7 @@ class Engine:
         i, r = d.intent, d.report
         facts = self.facts(i.region_id, i.ha_vip_id)
         assert d.view is not None
-        if d.view_answers < facts.answers or d.view.taken_at < facts.last_answer_at:
+        if d.view_answers < facts.answers:
             return State.OBSERVE  # never decide on a view older than our own last call's answer
         havip = d.view.havip
         r.after = havip
@@ -576,42 +624,3 @@ class Engine:
                 facts.tags[k] = tags.get(k) if k in tags else None
             out.written.extend(record.label(k, tags.get(k) if k in tags else None) for k in keys)
         return out
-
-    # ---- retries and time -------------------------------------------------------------------
-
-    def retrying(self, call: Callable[[], Any]) -> Any:
-        """A call with backoff on transient errors, within the deadline."""
-        retries = 0
-        last: VpcError | None = None
-        while True:
-            if self.deadline.remaining() < MIN_CALL_TIMEOUT:
-                raise last or VpcError("DeadlineExceeded", "no time left for the call", kind="transient")
-            try:
-                return call()
-            except VpcError as err:
-                if not err.transient:
-                    raise
-                last = err
-                log.debug("vpc.retry", code=err.code, attempt=retries + 1)
-                if not self.pause(retries, err.code):
-                    raise
-                retries += 1
-
-    def pause(self, retries: int, code: str) -> bool:
-        """Back off before retry number `retries + 1`; False when no call would fit after it.
-        The last pause is shortened to leave room for one more attempt before the deadline."""
-        room = self.deadline.remaining() - MIN_CALL_TIMEOUT
-        if room < MIN_PAUSE:  # (not <= 0: a float crumb of room would make a tight loop of calls)
-            return False
-        self.deadline.sleep(min(self._backoff(retries, code), room))
-        return True
-
-    def _backoff(self, retries: int, code: str) -> float:
-        ceiling = min(RETRY_CAP, RETRY_BASE * 2**retries)
-        delay = self.rng.uniform(ceiling / 2, ceiling)  # jitter: parallel invocations spread out
-        if code.startswith("Throttling"):
-            delay = max(delay, THROTTLE_FLOOR)
-        return delay
-
-    def call_timeout(self) -> float:
-        return max(MIN_CALL_TIMEOUT, self.deadline.remaining())

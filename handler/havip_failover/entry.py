@@ -361,7 +361,6 @@ def _run(
             region=region,
             clock=clock,
             seconds=seconds,
-            key=config.record_key,
             rng=rng,
         )
         scrubbed: dict[str, Any] = logs.scrub(events)

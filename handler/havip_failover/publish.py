@@ -30,9 +30,9 @@ from typing import Any
 import structlog
 
 from . import logs
-from .engine import Clock, Deadline, Engine, Policy
+from .engine import Clock, Deadline, Retry
 from .lifecycle import LifecycleRun
-from .record import PairState, RecordKey, iso
+from .record import PairState, iso
 from .result import Outcome, Report, error_dict
 from .vpc import MAX_EVENTS_PER_REQUEST, BusEvent, VpcApi, VpcError
 
@@ -118,7 +118,6 @@ def publish(
     region: str | None,
     clock: Clock,
     seconds: float,
-    key: RecordKey,
     rng: random.Random | None = None,
 ) -> dict[str, Any]:
     """Put the outbox's events on the bus, within `seconds`; what became of them, for the result."""
@@ -126,9 +125,9 @@ def publish(
     report: dict[str, Any] = {"bus": bus, "published": 0, "unpublished": len(events), "error": None}
     if not events:
         return report
-    # A deadline and a retry loop of their own: the engine's (backoff, jitter, throttling floor),
+    # A deadline of their own, with the engine's retries (backoff, jitter, throttling floor):
     # never the decisions' deadline, which may be spent.
-    engine = Engine(vpc, Policy(), clock, Deadline(clock, seconds), key=key, rng=rng)
+    retry = Retry(Deadline(clock, seconds), rng or random.Random())  # noqa: S311 - jitter
     published = 0
     try:
         if region is None:
@@ -137,9 +136,9 @@ def publish(
             batch = events[start : start + MAX_EVENTS_PER_REQUEST]
 
             def put(batch: list[BusEvent] = batch, region: str = region) -> str:
-                return vpc.put_events(region, bus, batch, timeout=engine.call_timeout())
+                return vpc.put_events(region, bus, batch, timeout=retry.call_timeout())
 
-            engine.retrying(put)
+            retry.call(put)
             published += len(batch)
     except VpcError as err:
         report["error"] = error_dict(err)
