@@ -160,8 +160,7 @@ def _run(engine: Engine, timed: Timed, run: DrillRun, incident: str) -> None:
         if havip is None:
             _end(run, "refused", "havip-not-found", f"{h} does not exist in {region}")
             return
-        tags = engine.retrying(lambda: engine.vpc.list_tag_resources(region, h, timeout=engine.call_timeout()))
-        found = record.parse(tags.items(), h, engine.key, engine.wall())
+        found = engine.read_record(region, h)
         ecs, _ = engine.survivors.read(region, havip.associated_instances)
     except VpcError as err:
         _end(run, "failed", "vpc-error", f"the HAVIP, its record or ECS could not be read: {err.code}")

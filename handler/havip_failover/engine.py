@@ -541,18 +541,20 @@ class Engine:
         call = "UnassociateHaVip" if i.kind == "remove" else "AssociateHaVip"
         return {"code": "DeadlineExceeded", "message": f"no time left to call {call}", "retryable": True}
 
+    def read_record(self, region: str, ha_vip_id: str) -> record.Record:
+        """The HAVIP's record as the tag service has it now, verified (VpcError: unreadable)."""
+        tags = self.retrying(lambda: self.vpc.list_tag_resources(region, ha_vip_id, timeout=self.call_timeout()))
+        return record.parse(tags.items(), ha_vip_id, self.key, self.wall())
+
     def _read_record(self, d: Drive) -> record.Record | None:
         i = d.intent
         try:
-            tags = self.retrying(
-                lambda: self.vpc.list_tag_resources(i.region_id, i.ha_vip_id, timeout=self.call_timeout())
-            )
+            return self.read_record(i.region_id, i.ha_vip_id)
         except VpcError as err:
             d.evidence_errors["record"] = err
             d.last_error = err
             log.warning("havip.record.unreadable", haVipId=i.ha_vip_id, code=err.code, message=err.message)
             return None
-        return record.parse(tags.items(), i.ha_vip_id, self.key, self.wall())
 
     def _read_ecs(self, d: Drive, nodes: Sequence[str]) -> dict[str, str] | None:
         try:
